@@ -1,1 +1,3 @@
+//! `esmm-tune`: autotuner, benchmark and figures for esmm kernels.
+mod plot;
 fn main() {}

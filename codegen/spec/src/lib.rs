@@ -415,3 +415,270 @@ pub struct RegistryEntry {
     /// Launches in execution order (pattern kernels first, the GEMM last).
     pub launches: &'static [Launch],
 }
+
+// ---------------------------------------------------------------------------------------------
+// Parsing: the inverse of the name tags and of `KernelSpec::name`.
+
+impl Sparsity {
+    /// Every sparsity kind, in declaration order.
+    pub const ALL: [Sparsity; 4] = [
+        Sparsity::Dense,
+        Sparsity::AOnly,
+        Sparsity::BOnly,
+        Sparsity::Joint,
+    ];
+    /// Inverse of [`Sparsity::tag`].
+    pub fn from_tag(tag: &str) -> Option<Sparsity> {
+        Sparsity::ALL.into_iter().find(|v| v.tag() == tag)
+    }
+}
+
+impl ElemType {
+    /// Every element type, in declaration order.
+    pub const ALL: [ElemType; 3] = [ElemType::F32, ElemType::F16, ElemType::Bf16];
+    /// Inverse of [`ElemType::tag`].
+    pub fn from_tag(tag: &str) -> Option<ElemType> {
+        ElemType::ALL.into_iter().find(|v| v.tag() == tag)
+    }
+}
+
+impl Preprocess {
+    /// Every preprocessing mode, in declaration order.
+    pub const ALL: [Preprocess; 4] = [
+        Preprocess::None,
+        Preprocess::Fused,
+        Preprocess::OfflineB,
+        Preprocess::Separate,
+    ];
+    /// Inverse of [`Preprocess::tag`].
+    pub fn from_tag(tag: &str) -> Option<Preprocess> {
+        Preprocess::ALL.into_iter().find(|v| v.tag() == tag)
+    }
+}
+
+impl SkipStyle {
+    /// Every skip style, in declaration order.
+    pub const ALL: [SkipStyle; 2] = [SkipStyle::Branch, SkipStyle::Branchless];
+    /// Inverse of [`SkipStyle::tag`].
+    pub fn from_tag(tag: &str) -> Option<SkipStyle> {
+        SkipStyle::ALL.into_iter().find(|v| v.tag() == tag)
+    }
+}
+
+impl Activation {
+    /// Every activation, in declaration order.
+    pub const ALL: [Activation; 3] = [Activation::None, Activation::Relu, Activation::Relu2];
+    /// Inverse of [`Activation::tag`].
+    pub fn from_tag(tag: &str) -> Option<Activation> {
+        Activation::ALL.into_iter().find(|v| v.tag() == tag)
+    }
+}
+
+/// Parses `"<a>x<b>[x<c>...]"` into exactly `n` unsigned numbers.
+fn parse_dims(part: &str, n: usize, what: &str) -> Result<Vec<u32>, String> {
+    let nums: Result<Vec<u32>, _> = part.split('x').map(str::parse::<u32>).collect();
+    match nums {
+        Ok(v) if v.len() == n => Ok(v),
+        _ => Err(format!(
+            "`{part}` is not {n} numbers separated by `x` ({what})"
+        )),
+    }
+}
+
+impl KernelSpec {
+    /// Parses a procedural name (the inverse of [`KernelSpec::name`]); the result targets
+    /// [`ArchSet::ALL`]. Dense names get granularity 0×0, [`Preprocess::None`] and
+    /// [`SkipStyle::Branch`]. Only the canonical spelling is accepted (`name()` of the result
+    /// equals the input).
+    pub fn from_name(name: &str) -> Result<KernelSpec, String> {
+        let err = |why: String| format!("`{name}` is not a kernel name: {why}");
+        let parts: Vec<&str> = name.split('_').collect();
+        let mut it = parts.iter().copied();
+        let mut next = |what: &str| {
+            it.next()
+                .ok_or_else(|| err(format!("missing the {what} part")))
+        };
+        if next("`esmm` prefix")? != "esmm" {
+            return Err(err("it must start with `esmm_`".into()));
+        }
+        let tag = next("sparsity")?;
+        let sparsity = Sparsity::from_tag(tag).ok_or_else(|| {
+            err(format!(
+                "unknown sparsity `{tag}` (expected dense, a, b or ab)"
+            ))
+        })?;
+        let tag = next("element type")?;
+        let dtype = ElemType::from_tag(tag).ok_or_else(|| {
+            err(format!(
+                "unknown element type `{tag}` (expected f32, f16 or bf16)"
+            ))
+        })?;
+        let cta = parse_dims(next("CTA tile")?, 3, "CTA tile bm x bn x bk").map_err(err)?;
+        let warp_part = next("warp tile")?;
+        let warp = warp_part
+            .strip_prefix('w')
+            .ok_or_else(|| err(format!("warp tile `{warp_part}` must start with `w`")))
+            .and_then(|p| parse_dims(p, 3, "warp tile wm x wn x wniter").map_err(err))?;
+        let thread_part = next("thread tile")?;
+        let thread = thread_part
+            .strip_prefix('t')
+            .ok_or_else(|| err(format!("thread tile `{thread_part}` must start with `t`")))
+            .and_then(|p| parse_dims(p, 2, "thread tile tm x tn").map_err(err))?;
+        let (mut a_granularity, mut b_granularity) = (0, 0);
+        let (mut preprocess, mut skip) = (Preprocess::None, SkipStyle::Branch);
+        if sparsity != Sparsity::Dense {
+            let g_part = next("granularity")?;
+            let g = g_part
+                .strip_prefix('g')
+                .ok_or_else(|| err(format!("granularity `{g_part}` must start with `g`")))
+                .and_then(|p| parse_dims(p, 2, "granularity rows x cols").map_err(err))?;
+            (a_granularity, b_granularity) = (g[0], g[1]);
+            let tag = next("preprocessing")?;
+            preprocess = Preprocess::from_tag(tag).ok_or_else(|| {
+                err(format!(
+                    "unknown preprocessing `{tag}` (expected none, fused, offb or sep)"
+                ))
+            })?;
+            let tag = next("skip style")?;
+            skip = SkipStyle::from_tag(tag).ok_or_else(|| {
+                err(format!(
+                    "unknown skip style `{tag}` (expected branch or branchless)"
+                ))
+            })?;
+        }
+        let tag = next("activation")?;
+        let activation = Activation::from_tag(tag).ok_or_else(|| {
+            err(format!(
+                "unknown activation `{tag}` (expected none, relu or relu2)"
+            ))
+        })?;
+        let col_nnz = match it.next() {
+            None => false,
+            Some("nnz") => true,
+            Some(other) => {
+                return Err(err(format!(
+                    "unexpected part `{other}` (only `nnz` may follow the activation)"
+                )))
+            }
+        };
+        if let Some(extra) = it.next() {
+            return Err(err(format!("unexpected trailing part `{extra}`")));
+        }
+        let spec = KernelSpec {
+            sparsity,
+            dtype,
+            bm: cta[0],
+            bn: cta[1],
+            bk: cta[2],
+            wm: warp[0],
+            wn: warp[1],
+            wniter: warp[2],
+            tm: thread[0],
+            tn: thread[1],
+            a_granularity,
+            b_granularity,
+            preprocess,
+            skip,
+            activation,
+            col_nnz,
+            archs: ArchSet::ALL,
+        };
+        if spec.name() != name {
+            return Err(err(format!(
+                "not in canonical form (expected `{}`)",
+                spec.name()
+            )));
+        }
+        Ok(spec)
+    }
+}
+
+#[cfg(test)]
+mod name_tests {
+    use super::*;
+
+    fn k25() -> KernelSpec {
+        KernelSpec {
+            sparsity: Sparsity::Joint,
+            dtype: ElemType::F32,
+            bm: 64,
+            bn: 128,
+            bk: 8,
+            wm: 64,
+            wn: 32,
+            wniter: 2,
+            tm: 1,
+            tn: 8,
+            a_granularity: 64,
+            b_granularity: 32,
+            preprocess: Preprocess::Fused,
+            skip: SkipStyle::Branch,
+            activation: Activation::Relu2,
+            col_nnz: false,
+            archs: ArchSet::ALL,
+        }
+    }
+
+    #[test]
+    fn example_name_parses() {
+        let name = "esmm_ab_f32_64x128x8_w64x32x2_t1x8_g64x32_fused_branch_relu2";
+        assert_eq!(k25().name(), name);
+        assert_eq!(KernelSpec::from_name(name), Ok(k25()));
+    }
+
+    #[test]
+    fn names_round_trip_over_every_enum_value() {
+        for sparsity in Sparsity::ALL {
+            for dtype in ElemType::ALL {
+                for preprocess in Preprocess::ALL {
+                    for skip in SkipStyle::ALL {
+                        for activation in Activation::ALL {
+                            for col_nnz in [false, true] {
+                                let mut s = KernelSpec {
+                                    sparsity,
+                                    dtype,
+                                    preprocess,
+                                    skip,
+                                    activation,
+                                    col_nnz,
+                                    bm: 128,
+                                    wniter: 4,
+                                    ..k25()
+                                };
+                                if sparsity == Sparsity::Dense {
+                                    // Dense names carry no granularity/preprocess/skip.
+                                    (s.a_granularity, s.b_granularity) = (0, 0);
+                                    (s.preprocess, s.skip) = (Preprocess::None, SkipStyle::Branch);
+                                }
+                                let name = s.name();
+                                assert_eq!(KernelSpec::from_name(&name), Ok(s), "{name}");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn bad_names_are_errors() {
+        for bad in [
+            "",
+            "esmm",
+            "foo_ab_f32_64x128x8_w64x32x2_t1x8_g64x32_fused_branch_relu2",
+            "esmm_abc_f32_64x128x8_w64x32x2_t1x8_g64x32_fused_branch_relu2",
+            "esmm_ab_f64_64x128x8_w64x32x2_t1x8_g64x32_fused_branch_relu2",
+            "esmm_ab_f32_64x128_w64x32x2_t1x8_g64x32_fused_branch_relu2",
+            "esmm_ab_f32_64x128x8_64x32x2_t1x8_g64x32_fused_branch_relu2",
+            "esmm_ab_f32_64x128x8_w64x32x2_t1x8_fused_branch_relu2",
+            "esmm_ab_f32_64x128x8_w64x32x2_t1x8_g64x32_fusd_branch_relu2",
+            "esmm_ab_f32_64x128x8_w64x32x2_t1x8_g64x32_fused_branch_relu3",
+            "esmm_ab_f32_64x128x8_w64x32x2_t1x8_g64x32_fused_branch_relu2_nnz_x",
+            "esmm_ab_f32_064x128x8_w64x32x2_t1x8_g64x32_fused_branch_relu2",
+            "esmm_dense_f32_64x128x8_w64x32x2_t1x8_g64x32_fused_branch_none",
+            "esmm_ab_f32_-1x128x8_w64x32x2_t1x8_g64x32_fused_branch_relu2",
+        ] {
+            assert!(KernelSpec::from_name(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
+}

@@ -1,0 +1,278 @@
+//! Named sets of variants: `shipped` (compiled into the runtime), `sweep` (the autotuner's
+//! search space) and `all` (a wide product of the space, valid and invalid candidates alike).
+//!
+//! Every set is returned deduplicated by name and sorted by name.
+
+use std::collections::BTreeMap;
+
+use esmm_spec::{Activation, ArchSet, ElemType, KernelSpec, Preprocess, SkipStyle, Sparsity};
+
+use crate::presets::{K25_TILE, PRESETS};
+use crate::validate::validate;
+
+/// A named set of variants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum SetName {
+    /// Presets + defaults + tuned winners: what the runtime compiles and dispatches to.
+    Shipped,
+    /// The autotuner's search space (hundreds of valid variants).
+    Sweep,
+    /// A wide product of the space, including invalid candidates (each rejected with reasons).
+    All,
+}
+
+impl SetName {
+    /// The CLI spelling (`shipped`, `sweep`, `all`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SetName::Shipped => "shipped",
+            SetName::Sweep => "sweep",
+            SetName::All => "all",
+        }
+    }
+
+    /// The members of the set.
+    pub fn specs(self) -> Vec<KernelSpec> {
+        match self {
+            SetName::Shipped => shipped(),
+            SetName::Sweep => sweep(),
+            SetName::All => all(),
+        }
+    }
+
+    /// Whether the set may hold invalid candidates (only `all`); elsewhere an invalid member is
+    /// an error.
+    pub fn allows_invalid(self) -> bool {
+        self == SetName::All
+    }
+}
+
+/// The CTA/warp/thread tile of the default (high-performance) variants: 128x128x8 CTA,
+/// 64x32 warp tile with wniter 2, 8x4 thread tile, 256 threads.
+pub const DEFAULT_TILE: KernelSpec = KernelSpec {
+    bm: 128,
+    bn: 128,
+    bk: 8,
+    wm: 64,
+    wn: 32,
+    wniter: 2,
+    tm: 8,
+    tn: 4,
+    ..K25_TILE
+};
+
+/// Sparsity configurations of the defaults: (sparsity, A gran, B gran, preprocess, skip).
+const DEFAULT_KINDS: [(Sparsity, u32, u32, Preprocess, SkipStyle); 3] = [
+    (Sparsity::Dense, 0, 0, Preprocess::None, SkipStyle::Branch),
+    (
+        Sparsity::Joint,
+        64,
+        32,
+        Preprocess::Fused,
+        SkipStyle::Branch,
+    ),
+    (
+        Sparsity::Joint,
+        64,
+        32,
+        Preprocess::OfflineB,
+        SkipStyle::Branch,
+    ),
+];
+
+/// The variants the runtime dispatches to by default: every [`DEFAULT_KINDS`] entry on
+/// [`DEFAULT_TILE`], for each activation and with/without column statistics.
+pub fn defaults() -> Vec<KernelSpec> {
+    let mut out = Vec::new();
+    for activation in Activation::ALL {
+        for col_nnz in [false, true] {
+            for (sparsity, a_granularity, b_granularity, preprocess, skip) in DEFAULT_KINDS {
+                out.push(KernelSpec {
+                    sparsity,
+                    a_granularity,
+                    b_granularity,
+                    preprocess,
+                    skip,
+                    activation,
+                    col_nnz,
+                    ..DEFAULT_TILE
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Winners of the autotuner (from `tune/tables/*.json`) that must ship. Hook for the lead:
+/// empty until the tuned tables are read here.
+pub fn tuned_winners() -> Vec<KernelSpec> {
+    Vec::new()
+}
+
+/// Presets ∪ defaults ∪ tuned winners.
+pub fn shipped() -> Vec<KernelSpec> {
+    let presets = PRESETS.iter().map(|p| p.spec);
+    sorted_unique(presets.chain(defaults()).chain(tuned_winners()))
+}
+
+/// A tile shape: (bm, bn, bk, wm, wn, wniter, tm, tn).
+type Tile = (u32, u32, u32, u32, u32, u32, u32, u32);
+
+/// Cartesian product of tile axes.
+fn tiles(
+    bms: &[u32],
+    bns: &[u32],
+    bks: &[u32],
+    warps: &[(u32, u32)],
+    wniters: &[u32],
+    threads: &[(u32, u32)],
+) -> Vec<Tile> {
+    let mut out = Vec::new();
+    for &bm in bms {
+        for &bn in bns {
+            for &bk in bks {
+                for &(wm, wn) in warps {
+                    for &wniter in wniters {
+                        for &(tm, tn) in threads {
+                            out.push((bm, bn, bk, wm, wn, wniter, tm, tn));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// `base` with the tile replaced.
+fn with_tile(base: KernelSpec, t: Tile) -> KernelSpec {
+    let (bm, bn, bk, wm, wn, wniter, tm, tn) = t;
+    KernelSpec {
+        bm,
+        bn,
+        bk,
+        wm,
+        wn,
+        wniter,
+        tm,
+        tn,
+        ..base
+    }
+}
+
+/// A sparse f32 kernel on the K25 tile (the tile is replaced by callers).
+const fn sparse(
+    sparsity: Sparsity,
+    ga: u32,
+    gb: u32,
+    preprocess: Preprocess,
+    skip: SkipStyle,
+) -> KernelSpec {
+    KernelSpec {
+        sparsity,
+        a_granularity: ga,
+        b_granularity: gb,
+        preprocess,
+        skip,
+        ..K25_TILE
+    }
+}
+
+/// Tile axes of the sweep (before the validity and thread-count filters).
+fn sweep_tiles() -> Vec<Tile> {
+    tiles(
+        &[64, 128],
+        &[64, 128, 256],
+        &[8, 16],
+        &[(64, 32), (64, 64)],
+        &[1, 2, 4],
+        &[(1, 8), (8, 4), (8, 8)],
+    )
+}
+
+/// Thread counts the sweep keeps: at least 4 warps to hide latency, at most 8 so that two or
+/// more CTAs fit on an SM.
+const SWEEP_THREADS: [u32; 2] = [128, 256];
+
+/// Sparsity configurations of the sweep: dense; joint 64x32 with each preprocessing (branch);
+/// joint 64x32 fused branchless; joint 8x32 fused.
+const SWEEP_KINDS: [KernelSpec; 6] = {
+    use Preprocess::{Fused, OfflineB, Separate};
+    use SkipStyle::{Branch, Branchless};
+    [
+        K25_TILE,
+        sparse(Sparsity::Joint, 64, 32, Fused, Branch),
+        sparse(Sparsity::Joint, 64, 32, OfflineB, Branch),
+        sparse(Sparsity::Joint, 64, 32, Separate, Branch),
+        sparse(Sparsity::Joint, 64, 32, Fused, Branchless),
+        sparse(Sparsity::Joint, 8, 32, Fused, Branch),
+    ]
+};
+
+/// The autotuner's search space: every valid (sweep tile × [`SWEEP_KINDS`]) with 128 or 256
+/// threads, activation none, no column statistics.
+pub fn sweep() -> Vec<KernelSpec> {
+    let candidates = sweep_tiles()
+        .into_iter()
+        .flat_map(|t| SWEEP_KINDS.map(|k| with_tile(k, t)));
+    sorted_unique(
+        candidates.filter(|s| SWEEP_THREADS.contains(&s.threads()) && validate(s).is_ok()),
+    )
+}
+
+/// A wide product of the space, valid and invalid candidates alike:
+/// - `shipped` and `sweep`;
+/// - a wide dense tile grid;
+/// - every sparsity × granularity × preprocessing × skip (valid or not) × activation ×
+///   column statistics on the K25 tile;
+/// - every element type on the shipped variants.
+pub fn all() -> Vec<KernelSpec> {
+    let mut out = shipped();
+    out.extend(sweep());
+    let wide = tiles(
+        &[32, 64, 96, 128, 256],
+        &[32, 64, 128, 256],
+        &[4, 8, 16, 64],
+        &[(32, 32), (64, 32), (64, 64)],
+        &[1, 2, 4],
+        &[(1, 8), (4, 4), (8, 8)],
+    );
+    out.extend(wide.into_iter().map(|t| with_tile(K25_TILE, t)));
+    for sparsity in [Sparsity::AOnly, Sparsity::BOnly, Sparsity::Joint] {
+        for ga in [0, 8, 32, 64] {
+            for gb in [0, 8, 32] {
+                for preprocess in Preprocess::ALL {
+                    for skip in SkipStyle::ALL {
+                        for activation in Activation::ALL {
+                            for col_nnz in [false, true] {
+                                let s = sparse(sparsity, ga, gb, preprocess, skip);
+                                out.push(KernelSpec {
+                                    activation,
+                                    col_nnz,
+                                    ..s
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let typed = shipped()
+        .into_iter()
+        .flat_map(|s| ElemType::ALL.map(|dtype| KernelSpec { dtype, ..s }));
+    out.extend(typed);
+    sorted_unique(out.into_iter().map(|s| KernelSpec {
+        archs: ArchSet::ALL,
+        ..s
+    }))
+}
+
+/// Deduplicates by name (first occurrence wins) and sorts by name.
+fn sorted_unique(specs: impl IntoIterator<Item = KernelSpec>) -> Vec<KernelSpec> {
+    let mut by_name = BTreeMap::new();
+    for s in specs {
+        by_name.entry(s.name()).or_insert(s);
+    }
+    by_name.into_values().collect()
+}

@@ -1,0 +1,228 @@
+//! The variant space: sets, names, presets, validity verdicts. These tests do not need the
+//! templates except `every_spec_in_all_renders_or_has_reasons`.
+
+use std::collections::BTreeMap;
+
+use esmm_codegen::presets::{preset, PRESETS};
+use esmm_codegen::render;
+use esmm_codegen::sets::{all, defaults, shipped, sweep, tuned_winners, SetName, DEFAULT_TILE};
+use esmm_codegen::validate::validate;
+use esmm_spec::{
+    Activation, ArchSet, ElemType, KernelSpec, Preprocess, SkipStyle, Sparsity, Stage,
+};
+
+#[test]
+fn every_spec_in_all_renders_or_has_reasons() {
+    let mut render_failures = Vec::new();
+    for spec in all() {
+        let name = spec.name();
+        match validate(&spec) {
+            Ok(()) => {
+                if let Err(e) = render::render_variant(&spec) {
+                    render_failures.push(format!("{name}: {e}"));
+                    continue;
+                }
+                let launches = render::launches(&spec);
+                let stages: Vec<Stage> = launches.iter().map(|l| l.stage).collect();
+                assert_eq!(
+                    stages.last(),
+                    Some(&Stage::Gemm),
+                    "{name}: launches {stages:?} must end with the GEMM"
+                );
+                assert_eq!(
+                    stages.iter().filter(|s| **s == Stage::Gemm).count(),
+                    1,
+                    "{name}: {stages:?}"
+                );
+            }
+            Err(why) => {
+                assert!(!why.is_empty(), "{name} rejected without a reason");
+                assert!(
+                    why.iter().all(|w| w.len() > 10),
+                    "{name}: terse reason in {why:?}"
+                );
+            }
+        }
+    }
+    assert!(
+        render_failures.is_empty(),
+        "{} valid variants do not render, e.g.:\n{}",
+        render_failures.len(),
+        render_failures[..render_failures.len().min(5)].join("\n")
+    );
+}
+
+#[test]
+fn sets_are_sorted_and_unique_by_name() {
+    for set in [SetName::Shipped, SetName::Sweep, SetName::All] {
+        let names: Vec<String> = set.specs().iter().map(KernelSpec::name).collect();
+        assert!(
+            names.windows(2).all(|w| w[0] < w[1]),
+            "{} is not strictly name-sorted",
+            set.as_str()
+        );
+    }
+}
+
+#[test]
+fn no_two_valid_specs_share_a_name() {
+    let mut by_name: BTreeMap<String, KernelSpec> = BTreeMap::new();
+    let everything = shipped().into_iter().chain(sweep()).chain(all());
+    for spec in everything.filter(|s| validate(s).is_ok()) {
+        if let Some(prev) = by_name.insert(spec.name(), spec) {
+            assert_eq!(
+                prev,
+                spec,
+                "two different valid specs are named {}",
+                spec.name()
+            );
+        }
+    }
+}
+
+#[test]
+fn names_round_trip() {
+    for spec in all() {
+        let name = spec.name();
+        assert_eq!(KernelSpec::from_name(&name), Ok(spec), "{name}");
+    }
+}
+
+#[test]
+fn set_sizes_and_membership() {
+    let (shipped, sweep, all) = (shipped(), sweep(), all());
+    assert!(
+        shipped.iter().all(|s| validate(s).is_ok()),
+        "shipped holds an invalid variant"
+    );
+    assert!(
+        sweep.iter().all(|s| validate(s).is_ok()),
+        "sweep holds an invalid variant"
+    );
+    assert!(
+        (200..=600).contains(&sweep.len()),
+        "sweep has {} variants",
+        sweep.len()
+    );
+    assert!(all.len() <= 5000, "all has {} candidates", all.len());
+    let valid = all.iter().filter(|s| validate(s).is_ok()).count();
+    assert!(
+        valid > 0 && valid < all.len(),
+        "all must hold valid and invalid candidates ({valid} valid)"
+    );
+    for s in shipped.iter().chain(&sweep) {
+        assert!(all.contains(s), "{} is missing from all", s.name());
+    }
+    assert_eq!(
+        shipped.len(),
+        PRESETS.len() + defaults().len() + tuned_winners().len()
+    );
+    for s in &sweep {
+        assert_eq!(
+            (s.activation, s.col_nnz, s.dtype),
+            (Activation::None, false, ElemType::F32),
+            "{}",
+            s.name()
+        );
+    }
+    // The sweep covers every axis the tuner explores.
+    for pre in [
+        Preprocess::Fused,
+        Preprocess::OfflineB,
+        Preprocess::Separate,
+        Preprocess::None,
+    ] {
+        assert!(
+            sweep.iter().any(|s| s.preprocess == pre),
+            "no {pre:?} in sweep"
+        );
+    }
+    for skip in SkipStyle::ALL {
+        assert!(
+            sweep
+                .iter()
+                .any(|s| s.sparsity == Sparsity::Joint && s.skip == skip),
+            "no {skip:?}"
+        );
+    }
+    for bk in [8, 16] {
+        assert!(sweep.iter().any(|s| s.bk == bk));
+    }
+}
+
+#[test]
+fn defaults_cover_every_activation_and_statistics_option() {
+    let d = defaults();
+    assert_eq!(d.len(), 18);
+    assert_eq!(DEFAULT_TILE.threads(), 256);
+    for s in &d {
+        assert_eq!(
+            (s.bm, s.bn, s.bk, s.wm, s.wn, s.wniter, s.tm, s.tn),
+            (128, 128, 8, 64, 32, 2, 8, 4)
+        );
+        assert_eq!(validate(s), Ok(()), "{}", s.name());
+    }
+    for act in Activation::ALL {
+        for nnz in [false, true] {
+            let n = d
+                .iter()
+                .filter(|s| s.activation == act && s.col_nnz == nnz)
+                .count();
+            assert_eq!(n, 3, "{act:?} nnz={nnz}");
+        }
+    }
+}
+
+/// The K25 tile with the given sparsity configuration, written out in full.
+fn seed(
+    sparsity: Sparsity,
+    ga: u32,
+    gb: u32,
+    preprocess: Preprocess,
+    skip: SkipStyle,
+) -> KernelSpec {
+    KernelSpec {
+        sparsity,
+        dtype: ElemType::F32,
+        bm: 64,
+        bn: 128,
+        bk: 8,
+        wm: 64,
+        wn: 32,
+        wniter: 2,
+        tm: 1,
+        tn: 8,
+        a_granularity: ga,
+        b_granularity: gb,
+        preprocess,
+        skip,
+        activation: Activation::None,
+        col_nnz: false,
+        archs: ArchSet::ALL,
+    }
+}
+
+#[test]
+fn presets_are_exactly_the_seed_kernels() {
+    use Preprocess::*;
+    use SkipStyle::*;
+    use Sparsity::*;
+    let expected = [
+        ("k10", seed(Dense, 0, 0, None, Branch)),
+        ("k17", seed(BOnly, 0, 32, OfflineB, Branch)),
+        ("k20", seed(Joint, 64, 32, Separate, Branch)),
+        ("k21", seed(Joint, 8, 32, Separate, Branch)),
+        ("k25", seed(Joint, 64, 32, Fused, Branch)),
+        ("k28", seed(Joint, 8, 32, Fused, Branchless)),
+        ("k30", seed(Joint, 8, 8, Separate, Branch)),
+    ];
+    assert_eq!(PRESETS.len(), expected.len());
+    for (name, spec) in expected {
+        let p = preset(name).unwrap_or_else(|| panic!("no preset {name}"));
+        assert_eq!(p.spec, spec, "{name}");
+        assert_eq!(preset(&name.to_uppercase()).map(|p| p.spec), Some(spec));
+        assert_eq!(spec.threads(), 128);
+        assert_eq!(validate(&spec), Ok(()), "{name}");
+    }
+    assert!(preset("k99").is_none());
+}
