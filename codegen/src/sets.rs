@@ -103,10 +103,50 @@ pub fn defaults() -> Vec<KernelSpec> {
     out
 }
 
-/// Winners of the autotuner (from `tune/tables/*.json`) that must ship. Hook for the lead:
-/// empty until the tuned tables are read here.
+/// Where the committed tuned tables live (`tune/tables/`).
+pub fn tables_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tune/tables")
+}
+
+/// Winners of the autotuner that must ship: the fastest valid esmm variant of every key of every
+/// committed table in [`tables_dir`], each with every epilogue (activation × column counts), so
+/// the runtime can dispatch the tuned tile for any requested epilogue. cuBLAS wins, names that
+/// do not parse and invalid specs are skipped; an unreadable table is skipped with a warning.
 pub fn tuned_winners() -> Vec<KernelSpec> {
-    Vec::new()
+    tuned_winners_in(&tables_dir())
+}
+
+/// [`tuned_winners`] for the tables in `dir`.
+pub fn tuned_winners_in(dir: &std::path::Path) -> Vec<KernelSpec> {
+    let mut files: Vec<_> = match std::fs::read_dir(dir) {
+        Ok(rd) => rd.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "json")).collect(),
+        Err(_) => return Vec::new(),
+    };
+    files.sort();
+    let mut out = Vec::new();
+    for file in files {
+        let table = match std::fs::read_to_string(&file).map_err(|e| e.to_string()).and_then(|t| {
+            esmm_spec::tuned::TunedTable::parse(&t).map_err(|e| e.to_string())
+        }) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("warning: skipping tuned table {}: {e}", file.display());
+                continue;
+            }
+        };
+        for name in table.winners() {
+            let Ok(spec) = KernelSpec::from_name(&name) else { continue };
+            for activation in Activation::ALL {
+                for col_nnz in [false, true] {
+                    let s = KernelSpec { activation, col_nnz, ..spec };
+                    if validate(&s).is_ok() {
+                        out.push(s);
+                    }
+                }
+            }
+        }
+    }
+    sorted_unique(out)
 }
 
 /// Presets ∪ defaults ∪ tuned winners.
@@ -275,4 +315,40 @@ fn sorted_unique(specs: impl IntoIterator<Item = KernelSpec>) -> Vec<KernelSpec>
         by_name.entry(s.name()).or_insert(s);
     }
     by_name.into_values().collect()
+}
+
+#[cfg(test)]
+mod tuned_winner_tests {
+    use super::*;
+    use esmm_spec::tuned::{Candidate, GpuInfo, TableKey, TunedTable, CUBLAS_SGEMM, SCHEMA_VERSION};
+
+    #[test]
+    fn winners_of_committed_style_tables_ship_with_every_epilogue() {
+        let dir = std::env::temp_dir().join(format!("esmm-tables-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let k25 = crate::presets::PRESETS.iter().find(|p| p.name == "k25").unwrap().spec;
+        let mut t = TunedTable {
+            schema_version: SCHEMA_VERSION,
+            gpu: GpuInfo { name: "X".into(), slug: "x".into(), compute_capability: 90, sm_count: 1, driver_version: String::new(), cuda_version: String::new() },
+            crate_version: String::new(),
+            date: String::new(),
+            command: String::new(),
+            entries: vec![],
+        };
+        let key = |d| TableKey { dtype: "f32".into(), activation: "none".into(), m: 64, n: 64, k: 64, density: d };
+        let ok = |v: &str, ms| Candidate { variant: v.into(), status: "ok".into(), median_ms: Some(ms), p20_ms: None, p80_ms: None, samples: 3, detail: None };
+        t.record(key(0.5), ok(&k25.name(), 1.0));
+        t.record(key(0.5), ok("esmm_not_a_name", 0.5));
+        t.record(key(1.0), ok(CUBLAS_SGEMM, 1.0));
+        std::fs::write(dir.join("x.json"), t.to_json()).unwrap();
+        std::fs::write(dir.join("broken.json"), "{ truncated").unwrap();
+        // The unparsable name wins its key, so nothing ships from it; cuBLAS never ships.
+        assert!(tuned_winners_in(&dir).is_empty());
+        t.record(key(0.5), ok("esmm_not_a_name", 5.0));
+        std::fs::write(dir.join("x.json"), t.to_json()).unwrap();
+        let w = tuned_winners_in(&dir);
+        assert_eq!(w.len(), 6, "{w:?}");
+        assert!(w.iter().all(|s| KernelSpec { activation: Activation::None, col_nnz: false, ..*s } == k25));
+        std::fs::remove_dir_all(&dir).ok();
+    }
 }

@@ -682,3 +682,5 @@ mod name_tests {
         }
     }
 }
+
+pub mod tuned;

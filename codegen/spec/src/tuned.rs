@@ -1,0 +1,403 @@
+//! Tuned tables: what `esmm-tune sweep` measured on one GPU, and the lookup the dispatcher uses.
+//!
+//! A table (`tune/tables/<gpu-slug>.json`) stores, for every key (dtype, activation, shape
+//! bucket, density bucket), the timing of **every** candidate that was tried — not only the
+//! winner — so that adding a variant later never throws earlier measurements away.
+//! Written by `esmm-tune`, read by the runtime (dispatch) and by `esmm-codegen` (the shipped
+//! set includes the winners). Parsing never panics: a corrupted, truncated or foreign-GPU table
+//! is an error value.
+
+use serde::{Deserialize, Serialize};
+
+/// Version of the JSON layout below. Bump on incompatible changes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Pseudo-variant name under which the tables record cuBLAS SGEMM (the dense path).
+pub const CUBLAS_SGEMM: &str = "cublas_sgemm";
+
+/// Densities the sweep measures; lookups snap to the nearest.
+pub const DENSITY_BUCKETS: [f64; 6] = [1.0, 0.875, 0.75, 0.5, 0.25, 0.125];
+
+/// The GPU a table was measured on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GpuInfo {
+    /// Name as the driver reports it, e.g. `NVIDIA H200`.
+    pub name: String,
+    /// File-name form of the name, e.g. `nvidia-h200`.
+    pub slug: String,
+    /// Compute capability as `major * 10 + minor`.
+    pub compute_capability: u32,
+    /// Multiprocessor count.
+    pub sm_count: u32,
+    /// Driver version string.
+    pub driver_version: String,
+    /// CUDA version the kernels were built with.
+    pub cuda_version: String,
+}
+
+/// What a table entry is keyed by.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TableKey {
+    /// Element type tag (`f32`).
+    pub dtype: String,
+    /// Activation tag the candidates were measured with (`none`, `relu`, `relu2`).
+    pub activation: String,
+    /// Bucketed M (a power of two, see [`shape_bucket`]).
+    pub m: u64,
+    /// Bucketed N.
+    pub n: u64,
+    /// Bucketed K.
+    pub k: u64,
+    /// Density bucket of both operands (see [`DENSITY_BUCKETS`]).
+    pub density: f64,
+}
+
+/// One candidate's result under one key.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Candidate {
+    /// Variant name, or [`CUBLAS_SGEMM`].
+    pub variant: String,
+    /// `ok`, `wrong` (failed the correctness check), `launch_failed`, `invalid` or `pruned`.
+    pub status: String,
+    /// Median time in milliseconds (present when status is `ok` or `pruned`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub median_ms: Option<f64>,
+    /// 20th percentile in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p20_ms: Option<f64>,
+    /// 80th percentile in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p80_ms: Option<f64>,
+    /// Number of timed runs.
+    #[serde(default)]
+    pub samples: u32,
+    /// Why a candidate was not `ok`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// All candidates measured under one key.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TableEntry {
+    /// The key.
+    pub key: TableKey,
+    /// Every candidate tried, in any order.
+    pub candidates: Vec<Candidate>,
+}
+
+/// A whole tuned table for one GPU.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TunedTable {
+    /// Must equal [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// The GPU measured.
+    pub gpu: GpuInfo,
+    /// `esmm` crate version that produced it.
+    pub crate_version: String,
+    /// ISO date of the sweep.
+    pub date: String,
+    /// The command line that produced it.
+    pub command: String,
+    /// Measurements.
+    pub entries: Vec<TableEntry>,
+}
+
+/// Rounds a dimension to the nearest power of two (in log space), at least 1.
+pub fn shape_bucket(x: u64) -> u64 {
+    if x <= 1 {
+        return 1;
+    }
+    let lo = 63 - x.leading_zeros() as u64; // floor(log2 x)
+    let down = 1u64 << lo;
+    if lo == 63 {
+        return down;
+    }
+    let up = down * 2;
+    if (x as f64).log2() - (lo as f64) < 0.5 {
+        down
+    } else {
+        up
+    }
+}
+
+/// Snaps a density in [0, 1] to the nearest of [`DENSITY_BUCKETS`].
+pub fn density_bucket(d: f64) -> f64 {
+    let d = if d.is_finite() { d.clamp(0.0, 1.0) } else { 1.0 };
+    DENSITY_BUCKETS
+        .into_iter()
+        .min_by(|a, b| (a - d).abs().total_cmp(&(b - d).abs()))
+        .unwrap_or(1.0)
+}
+
+/// Lower-case, dash-separated file-name form of a GPU name (`NVIDIA H200` → `nvidia-h200`).
+pub fn gpu_slug(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+    }
+    out.trim_end_matches('-').to_string()
+}
+
+/// Why a table cannot be used.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TableError {
+    /// Not JSON, truncated, or fields of the wrong type.
+    Malformed(String),
+    /// A schema version this build does not read.
+    Schema(u32),
+    /// The table was measured on another kind of GPU.
+    ForeignGpu {
+        /// Slug of the table's GPU.
+        table: String,
+        /// Slug of the GPU in use.
+        present: String,
+    },
+}
+
+impl std::fmt::Display for TableError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TableError::Malformed(e) => write!(f, "tuned table is malformed: {e}"),
+            TableError::Schema(v) => write!(
+                f,
+                "tuned table has schema version {v}, this build reads {SCHEMA_VERSION}"
+            ),
+            TableError::ForeignGpu { table, present } => write!(
+                f,
+                "tuned table was measured on {table}, but this GPU is {present}"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for TableError {}
+
+impl TunedTable {
+    /// Parses a table, checking the schema version. Never panics.
+    pub fn parse(text: &str) -> Result<TunedTable, TableError> {
+        let table: TunedTable =
+            serde_json::from_str(text).map_err(|e| TableError::Malformed(e.to_string()))?;
+        if table.schema_version != SCHEMA_VERSION {
+            return Err(TableError::Schema(table.schema_version));
+        }
+        for e in &table.entries {
+            if !(e.key.density.is_finite()) || e.key.m == 0 || e.key.n == 0 || e.key.k == 0 {
+                return Err(TableError::Malformed(format!("bad key {:?}", e.key)));
+            }
+        }
+        Ok(table)
+    }
+
+    /// Checks that the table belongs to the GPU in use (same slug).
+    pub fn check_gpu(&self, present_slug: &str) -> Result<(), TableError> {
+        if self.gpu.slug == present_slug {
+            Ok(())
+        } else {
+            Err(TableError::ForeignGpu {
+                table: self.gpu.slug.clone(),
+                present: present_slug.to_string(),
+            })
+        }
+    }
+
+    /// Serialises the table as pretty JSON with entries in a stable order.
+    pub fn to_json(&self) -> String {
+        let mut t = self.clone();
+        t.sort();
+        serde_json::to_string_pretty(&t).unwrap_or_default() + "\n"
+    }
+
+    /// Sorts entries by key and candidates by name, for stable diffs.
+    pub fn sort(&mut self) {
+        for e in &mut self.entries {
+            e.candidates.sort_by(|a, b| a.variant.cmp(&b.variant));
+        }
+        self.entries.sort_by(|a, b| key_order(&a.key).partial_cmp(&key_order(&b.key)).unwrap_or(std::cmp::Ordering::Equal));
+    }
+
+    /// Adds (or replaces) one candidate's result under `key`, keeping every other measurement.
+    pub fn record(&mut self, key: TableKey, candidate: Candidate) {
+        let entry = match self.entries.iter_mut().position(|e| e.key == key) {
+            Some(i) => &mut self.entries[i],
+            None => {
+                self.entries.push(TableEntry { key, candidates: Vec::new() });
+                self.entries.last_mut().expect("just pushed")
+            }
+        };
+        entry.candidates.retain(|c| c.variant != candidate.variant);
+        entry.candidates.push(candidate);
+    }
+
+    /// Candidates under the key nearest to the request, fastest first (only `ok` ones with a time).
+    ///
+    /// Nearest means: same dtype and activation if any entry has them (else any activation),
+    /// then the smallest distance in log2 of M, N, K plus density difference (weighted so one
+    /// density bucket ≈ one doubling of a dimension).
+    pub fn ranked(&self, dtype: &str, activation: &str, m: u64, n: u64, k: u64, density: f64) -> Vec<&Candidate> {
+        let same_act: Vec<&TableEntry> = self
+            .entries
+            .iter()
+            .filter(|e| e.key.dtype == dtype && e.key.activation == activation)
+            .collect();
+        let pool: Vec<&TableEntry> = if same_act.is_empty() {
+            self.entries.iter().filter(|e| e.key.dtype == dtype).collect()
+        } else {
+            same_act
+        };
+        let want = (shape_bucket(m), shape_bucket(n), shape_bucket(k), density_bucket(density));
+        let dist = |key: &TableKey| -> f64 {
+            let l = |a: u64, b: u64| ((a.max(1) as f64).log2() - (b.max(1) as f64).log2()).abs();
+            l(key.m, want.0) + l(key.n, want.1) + l(key.k, want.2) + 8.0 * (key.density - want.3).abs()
+        };
+        let best = pool
+            .into_iter()
+            .filter(|e| e.candidates.iter().any(|c| c.status == "ok" && c.median_ms.is_some()))
+            .min_by(|a, b| dist(&a.key).total_cmp(&dist(&b.key)));
+        let mut out: Vec<&Candidate> = best
+            .map(|e| {
+                e.candidates
+                    .iter()
+                    .filter(|c| c.status == "ok" && c.median_ms.map_or(false, f64::is_finite))
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.sort_by(|a, b| a.median_ms.unwrap_or(f64::INFINITY).total_cmp(&b.median_ms.unwrap_or(f64::INFINITY)));
+        out
+    }
+
+    /// Winning variant name of every entry (the fastest `ok` candidate), deduplicated and sorted.
+    pub fn winners(&self) -> Vec<String> {
+        let mut w: Vec<String> = self
+            .entries
+            .iter()
+            .filter_map(|e| {
+                e.candidates
+                    .iter()
+                    .filter(|c| c.status == "ok" && c.median_ms.map_or(false, f64::is_finite))
+                    .min_by(|a, b| a.median_ms.unwrap_or(f64::INFINITY).total_cmp(&b.median_ms.unwrap_or(f64::INFINITY)))
+                    .map(|c| c.variant.clone())
+            })
+            .collect();
+        w.sort();
+        w.dedup();
+        w
+    }
+}
+
+fn key_order(k: &TableKey) -> (String, String, u64, u64, u64, f64) {
+    (k.dtype.clone(), k.activation.clone(), k.m, k.n, k.k, -k.density)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cand(v: &str, ms: f64) -> Candidate {
+        Candidate { variant: v.into(), status: "ok".into(), median_ms: Some(ms), p20_ms: Some(ms), p80_ms: Some(ms), samples: 20, detail: None }
+    }
+
+    fn table() -> TunedTable {
+        let mut t = TunedTable {
+            schema_version: SCHEMA_VERSION,
+            gpu: GpuInfo { name: "NVIDIA H200".into(), slug: "nvidia-h200".into(), compute_capability: 90, sm_count: 132, driver_version: "580".into(), cuda_version: "13.0".into() },
+            crate_version: "0.1.0".into(),
+            date: "2026-11-22".into(),
+            command: "esmm-tune sweep".into(),
+            entries: vec![],
+        };
+        let key = |m, d| TableKey { dtype: "f32".into(), activation: "none".into(), m, n: 4096, k: 4096, density: d };
+        t.record(key(4096, 0.5), cand("fast", 1.0));
+        t.record(key(4096, 0.5), cand("slow", 2.0));
+        t.record(key(4096, 1.0), cand(CUBLAS_SGEMM, 2.7));
+        t.record(key(4096, 1.0), cand("fast", 3.0));
+        t.record(key(16, 0.5), cand("small", 0.1));
+        t
+    }
+
+    #[test]
+    fn buckets_round_in_log_space() {
+        assert_eq!(shape_bucket(0), 1);
+        assert_eq!(shape_bucket(1), 1);
+        assert_eq!(shape_bucket(4096), 4096);
+        assert_eq!(shape_bucket(5000), 4096);
+        assert_eq!(shape_bucket(6000), 8192);
+        assert_eq!(shape_bucket(11008), 8192);
+        assert_eq!(shape_bucket(u64::MAX), 1 << 63);
+        assert_eq!(density_bucket(0.49), 0.5);
+        assert_eq!(density_bucket(0.95), 1.0);
+        assert_eq!(density_bucket(f64::NAN), 1.0);
+        assert_eq!(density_bucket(-3.0), 0.125);
+    }
+
+    #[test]
+    fn exact_then_nearest_lookup() {
+        let t = table();
+        let r = t.ranked("f32", "none", 4096, 4096, 4096, 0.5);
+        assert_eq!(r.iter().map(|c| c.variant.as_str()).collect::<Vec<_>>(), ["fast", "slow"]);
+        let r = t.ranked("f32", "none", 4000, 4100, 4096, 0.98);
+        assert_eq!(r[0].variant, CUBLAS_SGEMM);
+        let r = t.ranked("f32", "none", 20, 4096, 4096, 0.45);
+        assert_eq!(r[0].variant, "small");
+        // Other activation falls back to the measured one.
+        assert_eq!(t.ranked("f32", "relu2", 4096, 4096, 4096, 0.5)[0].variant, "fast");
+        assert!(t.ranked("bf16", "none", 4096, 4096, 4096, 0.5).is_empty());
+    }
+
+    #[test]
+    fn record_keeps_other_candidates_and_replaces_same() {
+        let mut t = table();
+        let key = TableKey { dtype: "f32".into(), activation: "none".into(), m: 4096, n: 4096, k: 4096, density: 0.5 };
+        t.record(key.clone(), cand("slow", 0.5));
+        let r = t.ranked("f32", "none", 4096, 4096, 4096, 0.5);
+        assert_eq!(r.len(), 2);
+        assert_eq!(r[0].variant, "slow");
+        assert_eq!(t.winners(), vec!["cublas_sgemm".to_string(), "slow".into(), "small".into()]);
+    }
+
+    #[test]
+    fn round_trip_and_foreign_gpu() {
+        let t = table();
+        let back = TunedTable::parse(&t.to_json()).unwrap();
+        assert_eq!(back.entries.len(), t.entries.len());
+        assert!(back.check_gpu("nvidia-h200").is_ok());
+        let e = back.check_gpu("nvidia-geforce-rtx-3090").unwrap_err();
+        assert!(e.to_string().contains("nvidia-h200"));
+        assert_eq!(gpu_slug("NVIDIA GeForce RTX 3090"), "nvidia-geforce-rtx-3090");
+        assert_eq!(gpu_slug("NVIDIA H100 80GB HBM3"), "nvidia-h100-80gb-hbm3");
+    }
+
+    #[test]
+    fn corrupted_tables_are_errors_not_panics() {
+        let good = table().to_json();
+        // Every truncation, and a handful of byte flips at every position class, must not panic.
+        for cut in 0..good.len() {
+            if good.is_char_boundary(cut) {
+                assert!(TunedTable::parse(&good[..cut]).is_err() || cut >= good.trim_end().len());
+            }
+        }
+        let mut rng = 0x9e3779b97f4a7c15u64;
+        for _ in 0..3000 {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            let mut bytes = good.clone().into_bytes();
+            let i = (rng as usize) % bytes.len();
+            bytes[i] = b"{}[]\",:0-e9x \n"[(rng >> 32) as usize % 14];
+            if let Ok(s) = String::from_utf8(bytes) {
+                if let Ok(t) = TunedTable::parse(&s) {
+                    // Whatever parsed must be usable without panicking.
+                    let _ = t.ranked("f32", "none", 4096, 4096, 4096, 0.5);
+                    let _ = t.winners();
+                }
+            }
+        }
+        assert!(matches!(TunedTable::parse("{\"schema_version\": 99}"), Err(TableError::Malformed(_))));
+        let mut t = table();
+        t.schema_version = 2;
+        assert_eq!(TunedTable::parse(&serde_json::to_string(&t).unwrap()), Err(TableError::Schema(2)));
+    }
+}
