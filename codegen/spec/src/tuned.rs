@@ -1,7 +1,7 @@
 //! Tuned tables: what `esmm-tune sweep` measured on one GPU, and the lookup the dispatcher uses.
 //!
 //! A table (`tune/tables/<gpu-slug>.json`) stores, for every key (dtype, activation, shape
-//! bucket, density bucket), the timing of **every** candidate that was tried — not only the
+//! density bucket), the timing of **every** candidate that was tried — not only the
 //! winner — so that adding a variant later never throws earlier measurements away.
 //! Written by `esmm-tune`, read by the runtime (dispatch) and by `esmm-codegen` (the shipped
 //! set includes the winners). Parsing never panics: a corrupted, truncated or foreign-GPU table
@@ -35,18 +35,18 @@ pub struct GpuInfo {
     pub cuda_version: String,
 }
 
-/// What a table entry is keyed by.
+/// What a table entry is keyed by: the measured shape and density bucket.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TableKey {
     /// Element type tag (`f32`).
     pub dtype: String,
     /// Activation tag the candidates were measured with (`none`, `relu`, `relu2`).
     pub activation: String,
-    /// Bucketed M (a power of two, see [`shape_bucket`]).
+    /// M of the measured problem (lookups take the nearest shape in log space).
     pub m: u64,
-    /// Bucketed N.
+    /// N of the measured problem.
     pub n: u64,
-    /// Bucketed K.
+    /// K of the measured problem.
     pub k: u64,
     /// Density bucket of both operands (see [`DENSITY_BUCKETS`]).
     pub density: f64,
@@ -100,24 +100,6 @@ pub struct TunedTable {
     pub command: String,
     /// Measurements.
     pub entries: Vec<TableEntry>,
-}
-
-/// Rounds a dimension to the nearest power of two (in log space), at least 1.
-pub fn shape_bucket(x: u64) -> u64 {
-    if x <= 1 {
-        return 1;
-    }
-    let lo = 63 - x.leading_zeros() as u64; // floor(log2 x)
-    let down = 1u64 << lo;
-    if lo == 63 {
-        return down;
-    }
-    let up = down * 2;
-    if (x as f64).log2() - (lo as f64) < 0.5 {
-        down
-    } else {
-        up
-    }
 }
 
 /// Snaps a density in [0, 1] to the nearest of [`DENSITY_BUCKETS`].
@@ -248,7 +230,7 @@ impl TunedTable {
         } else {
             same_act
         };
-        let want = (shape_bucket(m), shape_bucket(n), shape_bucket(k), density_bucket(density));
+        let want = (m, n, k, density_bucket(density));
         let dist = |key: &TableKey| -> f64 {
             let l = |a: u64, b: u64| ((a.max(1) as f64).log2() - (b.max(1) as f64).log2()).abs();
             l(key.m, want.0) + l(key.n, want.1) + l(key.k, want.2) + 8.0 * (key.density - want.3).abs()
@@ -319,14 +301,7 @@ mod tests {
     }
 
     #[test]
-    fn buckets_round_in_log_space() {
-        assert_eq!(shape_bucket(0), 1);
-        assert_eq!(shape_bucket(1), 1);
-        assert_eq!(shape_bucket(4096), 4096);
-        assert_eq!(shape_bucket(5000), 4096);
-        assert_eq!(shape_bucket(6000), 8192);
-        assert_eq!(shape_bucket(11008), 8192);
-        assert_eq!(shape_bucket(u64::MAX), 1 << 63);
+    fn densities_snap_to_buckets() {
         assert_eq!(density_bucket(0.49), 0.5);
         assert_eq!(density_bucket(0.95), 1.0);
         assert_eq!(density_bucket(f64::NAN), 1.0);

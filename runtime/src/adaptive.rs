@@ -1,0 +1,229 @@
+//! Adaptive dispatch: per call, choose between the sparse variants and the dense path
+//! (cuBLAS SGEMM) from what is known cheaply:
+//!
+//! - the B density of a [`crate::PreparedB`] (measured once, when the weights are prepared);
+//! - the A density observed on the previous call of the same [`Layer`] (the pattern the sparse
+//!   kernel extracted anyway is copied back asynchronously and counted on the next call; while
+//!   on the dense path, a cheap A-pattern probe runs every [`PROBE_EVERY`] calls so the layer
+//!   notices when its activations become sparse again);
+//! - the tuned table of this GPU ([`crate::tuned`]), which ranks every candidate, cuBLAS
+//!   included, per shape and density.
+//!
+//! Without a table the heuristic is: estimated density ≥ [`DENSE_THRESHOLD`] → cuBLAS, else
+//! the default sparse variant. With no density information at all (no prepared B, no layer
+//! history) the default sparse variant runs: its fused pattern extraction is what produces the
+//! first observation.
+
+use crate::dispatch::{self, Request};
+use crate::tuned::{TunedTable, CUBLAS_SGEMM};
+use esmm_spec::{Activation, KernelSpec, RegistryEntry};
+use std::sync::Mutex;
+
+/// While on the dense path, probe the A pattern once every this many calls of a layer.
+pub const PROBE_EVERY: u64 = 8;
+
+/// Without a tuned table, at or above this estimated density the dense path runs.
+pub const DENSE_THRESHOLD: f64 = 0.9;
+
+/// What one call runs.
+#[derive(Clone, Copy, Debug)]
+pub enum Plan {
+    /// cuBLAS SGEMM (activation none, no column counts).
+    Cublas,
+    /// A generated variant.
+    Variant(&'static RegistryEntry),
+}
+
+impl PartialEq for Plan {
+    fn eq(&self, other: &Plan) -> bool {
+        match (self, other) {
+            (Plan::Cublas, Plan::Cublas) => true,
+            (Plan::Variant(a), Plan::Variant(b)) => a.name == b.name,
+            _ => false,
+        }
+    }
+}
+
+/// Per-layer dispatch state (one per GEMM call site, e.g. one per FFN projection). Cheap;
+/// `Send + Sync`; pass it in [`crate::MatmulOptions::layer`] on every call of that layer.
+#[derive(Default)]
+pub struct Layer {
+    pub(crate) state: Mutex<LayerState>,
+}
+
+/// What a layer remembers between calls.
+#[derive(Default)]
+pub(crate) struct LayerState {
+    /// A density (fraction of set pattern bits) seen on an earlier call.
+    pub(crate) observed_a: Option<f64>,
+    /// Calls made through this layer.
+    pub(crate) calls: u64,
+    /// An A-pattern readback in flight.
+    pub(crate) pending: Option<PendingReadback>,
+}
+
+/// An asynchronous copy of an A pattern to pinned host memory.
+pub(crate) struct PendingReadback {
+    pub(crate) done: cudarc::driver::CudaEvent,
+    pub(crate) host: cudarc::driver::PinnedHostSlice<u32>,
+    /// Pattern bits that could be set: row blocks × K.
+    pub(crate) bits: u64,
+    /// Words to count.
+    pub(crate) words: usize,
+}
+
+impl Layer {
+    /// A layer with no history.
+    pub fn new() -> Layer {
+        Layer::default()
+    }
+
+    /// The A density observed so far (None before the first observation lands).
+    pub fn observed_a_density(&self) -> Option<f64> {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        s.poll();
+        s.observed_a
+    }
+}
+
+impl LayerState {
+    /// Folds a finished readback into `observed_a` (never waits).
+    pub(crate) fn poll(&mut self) {
+        let ready = self.pending.as_ref().is_some_and(|p| p.done.is_complete());
+        if ready {
+            let p = self.pending.take().expect("checked above");
+            if let Ok(words) = p.host.as_slice() {
+                let set: u64 = words.iter().take(p.words).map(|w| u64::from(w.count_ones())).sum();
+                if p.bits > 0 {
+                    self.observed_a = Some((set as f64 / p.bits as f64).clamp(0.0, 1.0));
+                }
+            }
+        }
+    }
+}
+
+/// The density a tuned-table key stands for, from per-operand estimates: keys measure both
+/// operands at density d (joint element density d²), so the geometric mean maps an
+/// asymmetric pair to the key with the same joint density. None when nothing is known.
+pub fn combined_density(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    match (a, b) {
+        (None, None) => None,
+        (a, b) => Some((a.unwrap_or(1.0) * b.unwrap_or(1.0)).sqrt()),
+    }
+}
+
+/// The registry entry with the tile of `name` and the epilogue of `req`, if it can serve `req`.
+fn same_tile_for(name: &str, req: &Request, extra: &dyn Fn(&str) -> Option<&'static RegistryEntry>) -> Option<&'static RegistryEntry> {
+    let spec = KernelSpec::from_name(name).ok()?;
+    let want = KernelSpec { activation: req.activation, col_nnz: req.col_nnz, ..spec }.name();
+    let entry = dispatch::REGISTRY.iter().find(|e| e.name == want).or_else(|| extra(&want))?;
+    dispatch::spec_mismatch(entry, req).is_none().then_some(entry)
+}
+
+/// Ranks what to run for `req`, best first. `density` is [`combined_density`]; `extra` resolves
+/// variants registered at run time (the tuner's); `cublas` says whether cuBLAS can be used.
+pub fn plan(
+    table: Option<&TunedTable>,
+    req: &Request,
+    density: Option<f64>,
+    cublas: bool,
+    extra: &dyn Fn(&str) -> Option<&'static RegistryEntry>,
+) -> Vec<Plan> {
+    let cublas_ok = cublas && req.activation == Activation::None && !req.col_nnz;
+    let mut out = Vec::new();
+    if let (Some(table), Some(d)) = (table, density) {
+        let (m, n, k) = (req.dims.m as u64, req.dims.n as u64, req.dims.k as u64);
+        for c in table.ranked("f32", req.activation.tag(), m, n, k, d) {
+            if c.variant == CUBLAS_SGEMM {
+                if cublas_ok {
+                    out.push(Plan::Cublas);
+                }
+            } else if let Some(e) = same_tile_for(&c.variant, req, extra) {
+                if !out.contains(&Plan::Variant(e)) {
+                    out.push(Plan::Variant(e));
+                }
+            }
+        }
+    } else if cublas_ok && density.is_some_and(|d| d >= DENSE_THRESHOLD) {
+        out.push(Plan::Cublas);
+    }
+    if let Ok(e) = dispatch::choose_variant(req) {
+        if !out.contains(&Plan::Variant(e)) {
+            out.push(Plan::Variant(e));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tuned::{Candidate, GpuInfo, TableKey, SCHEMA_VERSION};
+    use crate::Dims;
+
+    fn req(act: Activation, nnz: bool) -> Request {
+        Request { dims: Dims::new(4096, 4096, 4096), activation: act, col_nnz: nnz, prepared_b: false, arch: None }
+    }
+
+    fn table(winner_sparse: &str) -> TunedTable {
+        let mut t = TunedTable {
+            schema_version: SCHEMA_VERSION,
+            gpu: GpuInfo { name: "T".into(), slug: "t".into(), compute_capability: 90, sm_count: 132, driver_version: String::new(), cuda_version: String::new() },
+            crate_version: String::new(),
+            date: String::new(),
+            command: String::new(),
+            entries: vec![],
+        };
+        let ok = |v: &str, ms| Candidate { variant: v.into(), status: "ok".into(), median_ms: Some(ms), p20_ms: None, p80_ms: None, samples: 5, detail: None };
+        let key = |d| TableKey { dtype: "f32".into(), activation: "none".into(), m: 4096, n: 4096, k: 4096, density: d };
+        t.record(key(1.0), ok(CUBLAS_SGEMM, 2.7));
+        t.record(key(1.0), ok(winner_sparse, 3.5));
+        t.record(key(0.5), ok(CUBLAS_SGEMM, 2.7));
+        t.record(key(0.5), ok(winner_sparse, 1.0));
+        t
+    }
+
+    #[test]
+    fn density_combination() {
+        assert_eq!(combined_density(None, None), None);
+        assert_eq!(combined_density(Some(0.25), None), Some(0.5));
+        assert_eq!(combined_density(Some(0.25), Some(1.0)), Some(0.5));
+        assert!((combined_density(Some(0.5), Some(0.5)).unwrap() - 0.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn table_winner_then_fallbacks() {
+        let Some(sparse) = dispatch::REGISTRY.iter().find(|e| e.spec.activation == Activation::None && !e.spec.col_nnz && e.spec.preprocess == esmm_spec::Preprocess::Fused) else {
+            return; // no generated kernels in this build
+        };
+        let t = table(sparse.name);
+        let none = |_: &str| None;
+        // Dense: cuBLAS first.
+        let p = plan(Some(&t), &req(Activation::None, false), Some(1.0), true, &none);
+        assert_eq!(p[0], Plan::Cublas);
+        assert_eq!(p[1], Plan::Variant(sparse));
+        // Sparse: the table's winner first.
+        let p = plan(Some(&t), &req(Activation::None, false), Some(0.5), true, &none);
+        assert_eq!(p[0], Plan::Variant(sparse));
+        // cuBLAS cannot apply an activation: the same tile with the ReLU epilogue instead.
+        let p = plan(Some(&t), &req(Activation::Relu, false), Some(1.0), true, &none);
+        assert!(p.iter().all(|x| *x != Plan::Cublas));
+        if let Plan::Variant(e) = p[0] {
+            assert_eq!(e.spec.activation, Activation::Relu);
+        }
+        // No cuBLAS library: never planned.
+        assert!(!plan(Some(&t), &req(Activation::None, false), Some(1.0), false, &none).contains(&Plan::Cublas));
+        // No table: heuristic threshold.
+        assert_eq!(plan(None, &req(Activation::None, false), Some(0.95), true, &none)[0], Plan::Cublas);
+        assert_ne!(plan(None, &req(Activation::None, false), Some(0.5), true, &none)[0], Plan::Cublas);
+        assert_ne!(plan(None, &req(Activation::None, false), None, true, &none)[0], Plan::Cublas);
+    }
+
+    #[test]
+    fn corrupted_or_foreign_winner_names_fall_back() {
+        let t = table("esmm_not_a_real_variant");
+        let p = plan(Some(&t), &req(Activation::None, false), Some(0.5), true, &|_| None);
+        // The unknown name is skipped; cuBLAS (ranked next) and the static default remain.
+        assert_eq!(p.first(), Some(&Plan::Cublas));
+    }
+}

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Builds release test (and bench/tuner) binaries for the GPU machine, kernels for sm_90 only,
+# and copies them into .carry/bin (carry `.carry` with the device tool; the GPU machine has no
+# Rust). Then run scripts/gpu-check.sh there.
+# Usage: scripts/carry-build.sh
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+export ESMM_CUDA_ARCHS="${ESMM_CUDA_ARCHS:-sm_90}"
+# Line info makes compute-sanitizer reports point at template lines; it does not change SASS.
+export ESMM_NVCC_FLAGS="${ESMM_NVCC_FLAGS:--lineinfo}"
+if [ -z "${NVCC:-}" ] && ! command -v nvcc >/dev/null 2>&1 && [ ! -x /usr/local/cuda/bin/nvcc ]; then
+  export NVCC=$("$root/scripts/provision-nvcc.sh" | tail -n 1)
+fi
+# Same target dir as everything else: the fatbin cache in OUT_DIR is keyed by content + flags,
+# so switching ESMM_CUDA_ARCHS back and forth relinks but never recompiles unchanged kernels.
+mkdir -p .carry/bin
+rm -f .carry/bin/*
+copy_artifacts() {
+  python3 -c '
+import json, os, shutil, sys
+for line in sys.stdin:
+    try:
+        msg = json.loads(line)
+    except ValueError:
+        continue
+    if msg.get("reason") != "compiler-artifact" or not msg.get("executable"):
+        continue
+    t = msg["target"]
+    if not msg["profile"]["test"]:
+        prefix = ""          # a binary (tuner, bench, codegen)
+    elif "test" in t["kind"]:
+        prefix = "test-"     # an integration test, e.g. test-gpu_suite
+    else:
+        prefix = "unit-"     # a crate unit-test binary
+    dst = os.path.join(".carry/bin", prefix + t["name"])
+    shutil.copy2(msg["executable"], dst)
+    print(dst)
+'
+}
+cargo test --workspace --release --no-run --message-format=json | copy_artifacts
+cargo build --workspace --release --bins --message-format=json | copy_artifacts
+du -sh .carry/bin
