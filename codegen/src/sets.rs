@@ -47,10 +47,24 @@ impl SetName {
     }
 }
 
-/// The CTA/warp/thread tile of the default (high-performance) variants: 128x128x8 CTA,
-/// 64x32 warp tile with wniter 2, 8x4 thread tile, 256 threads.
-pub const DEFAULT_TILE: KernelSpec = KernelSpec {
+/// Tile of the default dense variant: 128x128x16 CTA, 64x32 warp tile with wniter 2, 8x4
+/// thread tile, 256 threads (fastest dense tile on the H200, docs/KERNELS.md).
+pub const DEFAULT_DENSE_TILE: KernelSpec = KernelSpec {
     bm: 128,
+    bn: 128,
+    bk: 16,
+    wm: 64,
+    wn: 32,
+    wniter: 2,
+    tm: 8,
+    tn: 4,
+    ..K25_TILE
+};
+
+/// Tile of the default sparse variants: 64x128x8 CTA, 64x32 warp tile with wniter 2, 8x4
+/// thread tile, 128 threads (fastest joint tile at densities ≤ 75% on the H200, docs/KERNELS.md).
+pub const DEFAULT_SPARSE_TILE: KernelSpec = KernelSpec {
+    bm: 64,
     bn: 128,
     bk: 8,
     wm: 64,
@@ -61,32 +75,20 @@ pub const DEFAULT_TILE: KernelSpec = KernelSpec {
     ..K25_TILE
 };
 
-/// Sparsity configurations of the defaults: (sparsity, A gran, B gran, preprocess, skip).
-const DEFAULT_KINDS: [(Sparsity, u32, u32, Preprocess, SkipStyle); 3] = [
-    (Sparsity::Dense, 0, 0, Preprocess::None, SkipStyle::Branch),
-    (
-        Sparsity::Joint,
-        64,
-        32,
-        Preprocess::Fused,
-        SkipStyle::Branch,
-    ),
-    (
-        Sparsity::Joint,
-        64,
-        32,
-        Preprocess::OfflineB,
-        SkipStyle::Branch,
-    ),
+/// The default kinds: (tile, sparsity, A gran, B gran, preprocess, skip).
+const DEFAULT_KINDS: [(KernelSpec, Sparsity, u32, u32, Preprocess, SkipStyle); 3] = [
+    (DEFAULT_DENSE_TILE, Sparsity::Dense, 0, 0, Preprocess::None, SkipStyle::Branch),
+    (DEFAULT_SPARSE_TILE, Sparsity::Joint, 64, 32, Preprocess::Fused, SkipStyle::Branch),
+    (DEFAULT_SPARSE_TILE, Sparsity::Joint, 64, 32, Preprocess::OfflineB, SkipStyle::Branch),
 ];
 
-/// The variants the runtime dispatches to by default: every [`DEFAULT_KINDS`] entry on
-/// [`DEFAULT_TILE`], for each activation and with/without column statistics.
+/// The variants the runtime dispatches to by default: every [`DEFAULT_KINDS`] entry, for each
+/// activation and with/without column statistics.
 pub fn defaults() -> Vec<KernelSpec> {
     let mut out = Vec::new();
     for activation in Activation::ALL {
         for col_nnz in [false, true] {
-            for (sparsity, a_granularity, b_granularity, preprocess, skip) in DEFAULT_KINDS {
+            for (tile, sparsity, a_granularity, b_granularity, preprocess, skip) in DEFAULT_KINDS {
                 out.push(KernelSpec {
                     sparsity,
                     a_granularity,
@@ -95,7 +97,7 @@ pub fn defaults() -> Vec<KernelSpec> {
                     skip,
                     activation,
                     col_nnz,
-                    ..DEFAULT_TILE
+                    ..tile
                 });
             }
         }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use esmm_codegen::presets::{preset, PRESETS};
 use esmm_codegen::render;
-use esmm_codegen::sets::{all, defaults, shipped, sweep, tuned_winners, SetName, DEFAULT_TILE};
+use esmm_codegen::sets::{all, defaults, shipped, sweep, tuned_winners, SetName, DEFAULT_DENSE_TILE, DEFAULT_SPARSE_TILE};
 use esmm_codegen::validate::validate;
 use esmm_spec::{
     Activation, ArchSet, ElemType, KernelSpec, Preprocess, SkipStyle, Sparsity, Stage,
@@ -154,12 +154,15 @@ fn set_sizes_and_membership() {
 fn defaults_cover_every_activation_and_statistics_option() {
     let d = defaults();
     assert_eq!(d.len(), 18);
-    assert_eq!(DEFAULT_TILE.threads(), 256);
+    assert_eq!(DEFAULT_DENSE_TILE.threads(), 256);
+    assert_eq!(DEFAULT_SPARSE_TILE.threads(), 128);
     for s in &d {
-        assert_eq!(
-            (s.bm, s.bn, s.bk, s.wm, s.wn, s.wniter, s.tm, s.tn),
-            (128, 128, 8, 64, 32, 2, 8, 4)
-        );
+        let tile = (s.bm, s.bn, s.bk, s.wm, s.wn, s.wniter, s.tm, s.tn);
+        if s.sparsity == esmm_spec::Sparsity::Dense {
+            assert_eq!(tile, (128, 128, 16, 64, 32, 2, 8, 4));
+        } else {
+            assert_eq!(tile, (64, 128, 8, 64, 32, 2, 8, 4));
+        }
         assert_eq!(validate(s), Ok(()), "{}", s.name());
     }
     for act in Activation::ALL {

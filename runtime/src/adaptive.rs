@@ -3,9 +3,9 @@
 //!
 //! - the B density of a [`crate::PreparedB`] (measured once, when the weights are prepared);
 //! - the A density observed on the previous call of the same [`Layer`] (the pattern the sparse
-//!   kernel extracted anyway is copied back asynchronously and counted on the next call; while
-//!   on the dense path, a cheap A-pattern probe runs every [`PROBE_EVERY`] calls so the layer
-//!   notices when its activations become sparse again);
+//!   kernel extracted anyway is copied back asynchronously, every [`PROBE_EVERY`] calls, and
+//!   counted on a later call; on the dense path a cheap A-pattern probe takes its place, so the
+//!   layer notices when its activations become sparse again);
 //! - the tuned table of this GPU ([`crate::tuned`]), which ranks every candidate, cuBLAS
 //!   included, per shape and density.
 //!
@@ -19,7 +19,8 @@ use crate::tuned::{TunedTable, CUBLAS_SGEMM};
 use esmm_spec::{Activation, KernelSpec, RegistryEntry};
 use std::sync::Mutex;
 
-/// While on the dense path, probe the A pattern once every this many calls of a layer.
+/// A layer observes its A density on call 1 and then once every this many calls (a pattern
+/// readback on the sparse path, a pattern-A probe on the dense path).
 pub const PROBE_EVERY: u64 = 8;
 
 /// Without a tuned table, at or above this estimated density the dense path runs.
@@ -58,14 +59,15 @@ pub(crate) struct LayerState {
     pub(crate) observed_a: Option<f64>,
     /// Calls made through this layer.
     pub(crate) calls: u64,
+    /// Pinned host memory the A pattern is copied into (reused; grown when needed).
+    pub(crate) host: Option<cudarc::driver::PinnedHostSlice<u32>>,
     /// An A-pattern readback in flight.
     pub(crate) pending: Option<PendingReadback>,
 }
 
-/// An asynchronous copy of an A pattern to pinned host memory.
+/// An asynchronous copy of an A pattern into [`LayerState::host`].
 pub(crate) struct PendingReadback {
     pub(crate) done: cudarc::driver::CudaEvent,
-    pub(crate) host: cudarc::driver::PinnedHostSlice<u32>,
     /// Pattern bits that could be set: row blocks × K.
     pub(crate) bits: u64,
     /// Words to count.
@@ -87,12 +89,19 @@ impl Layer {
 }
 
 impl LayerState {
+    /// Whether this call should observe the A density (call 1, then every [`PROBE_EVERY`]),
+    /// counting the call.
+    pub(crate) fn count_call(&mut self) -> bool {
+        self.calls += 1;
+        self.calls % PROBE_EVERY == 1 && self.pending.is_none()
+    }
+
     /// Folds a finished readback into `observed_a` (never waits).
     pub(crate) fn poll(&mut self) {
         let ready = self.pending.as_ref().is_some_and(|p| p.done.is_complete());
         if ready {
             let p = self.pending.take().expect("checked above");
-            if let Ok(words) = p.host.as_slice() {
+            if let Some(Ok(words)) = self.host.as_ref().map(|h| h.as_slice()) {
                 let set: u64 = words.iter().take(p.words).map(|w| u64::from(w.count_ones())).sum();
                 if p.bits > 0 {
                     self.observed_a = Some((set as f64 / p.bits as f64).clamp(0.0, 1.0));

@@ -502,8 +502,7 @@ impl Esmm {
                             drop(_c_guard);
                             self.cublas_sgemm(stream, a, b, c, dims, BlasMath::Fp32)?;
                             if let Some(state) = layer_state.as_mut() {
-                                state.calls += 1;
-                                if state.calls % adaptive::PROBE_EVERY == 1 {
+                                if state.count_call() {
                                     self.probe_a_density(stream, a, dims, state)?;
                                 }
                             }
@@ -580,8 +579,7 @@ impl Esmm {
             self.launch(stream, &v, i, dims, &args)?;
         }
         if let Some(state) = layer_state.as_mut() {
-            state.calls += 1;
-            if a_pat != 0 {
+            if state.count_call() && a_pat != 0 {
                 let words = m.div_ceil(spec.a_granularity.max(1) as usize) * kw;
                 let bits = (m.div_ceil(spec.a_granularity.max(1) as usize) * k) as u64;
                 let src = ws.a_pat.as_ref().expect("a_pat is allocated when a_pat != 0");
@@ -598,11 +596,16 @@ impl Esmm {
         if state.pending.is_some() || words == 0 {
             return Ok(()); // one readback in flight at a time
         }
-        // SAFETY: pinned host memory written by the copy below before it is read (after `done`).
-        let mut host = unsafe { stream.context().alloc_pinned_with_flags::<u32>(words, 0) }.during("allocating pinned memory")?;
-        stream.memcpy_dtoh(&src.slice(..words), &mut host).during("copying the A pattern back")?;
+        if state.host.as_ref().is_none_or(|h| h.len() < words) {
+            // SAFETY: pinned host memory, only read after the copy into it has completed.
+            let host = unsafe { stream.context().alloc_pinned_with_flags::<u32>(words.next_power_of_two(), 0) }
+                .during("allocating pinned memory")?;
+            state.host = Some(host);
+        }
+        let host = state.host.as_mut().expect("allocated above");
+        stream.memcpy_dtoh(&src.slice(..words), host).during("copying the A pattern back")?;
         let done = stream.record_event(None).during("recording the readback event")?;
-        state.pending = Some(PendingReadback { done, host, bits, words });
+        state.pending = Some(PendingReadback { done, bits, words });
         Ok(())
     }
 

@@ -108,6 +108,9 @@ macro_rules! render_to_both {
             )
             .into());
         }
+        if let Some(dir) = stem.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
         let svg = stem.with_extension("svg");
         {
             let root = SVGBackend::new(&svg, $size).into_drawing_area();
