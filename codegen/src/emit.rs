@@ -178,6 +178,7 @@ fn registry_file_with(
 ) -> Result<String, String> {
     let mut sorted: Vec<&KernelSpec> = specs.iter().collect();
     sorted.sort_by_key(|s| s.name());
+    let defaults = crate::sets::defaults();
     let mut entries = Vec::new();
     for s in sorted {
         let name = s.name();
@@ -191,10 +192,12 @@ fn registry_file_with(
         }
         let spec = spec_tokens(s);
         let launches = launches.iter().map(launch_tokens);
+        let is_default = defaults.contains(s);
         entries.push(quote! {
             ::esmm_spec::RegistryEntry {
                 name: #name,
                 spec: #spec,
+                is_default: #is_default,
                 launches: &[#(#launches),*],
             }
         });

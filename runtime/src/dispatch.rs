@@ -118,7 +118,8 @@ pub fn variant_by_name(name: &str, req: &Request) -> Result<&'static RegistryEnt
 /// The default variant for a call. Policy (lowest key wins, ties by name):
 /// 1. sparsity: joint, then A-only, B-only, dense;
 /// 2. preprocessing: with a prepared B, offline-B, fused, separate; without, fused, separate;
-/// 3. branch skip before branchless; 4. A granularity 64, 32, 8; B granularity 32, 8.
+/// 3. the generator's defaults (`is_default`) before other variants; 4. branch skip before
+/// branchless; 5. A granularity 64, 32, 8; B granularity 32, 8.
 ///
 /// The lead extends this with tuned tables and adaptive dense/cuBLAS dispatch.
 pub fn choose_variant(req: &Request) -> Result<&'static RegistryEntry> {
@@ -140,7 +141,8 @@ pub fn choose_variant(req: &Request) -> Result<&'static RegistryEntry> {
             _ => 3,
         };
         let skip = (s.skip == SkipStyle::Branchless) as u32;
-        (sparsity, pre, skip, rank(s.a_granularity, &[64, 32, 8]), rank(s.b_granularity, &[32, 8]))
+        let not_default = !e.is_default as u32;
+        (sparsity, pre, not_default, skip, rank(s.a_granularity, &[64, 32, 8]), rank(s.b_granularity, &[32, 8]))
     };
     REGISTRY
         .iter()

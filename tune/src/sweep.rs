@@ -166,7 +166,7 @@ pub fn compile_candidates(specs: &[KernelSpec], cc: u32, nvcc: &Path, cache: &Pa
                     }
                     let bytes = std::fs::read(&fatbin).map_err(msg("reading a fatbin"))?;
                     let launches: &'static [esmm_spec::Launch] = Box::leak(esmm_codegen::render::launches(&spec).into_boxed_slice());
-                    let entry = RegistryEntry { name: Box::leak(name.clone().into_boxed_str()), spec, launches };
+                    let entry = RegistryEntry { name: Box::leak(name.clone().into_boxed_str()), spec, is_default: false, launches };
                     Ok((entry, bytes))
                 })();
                 match result {

@@ -412,6 +412,9 @@ pub struct RegistryEntry {
     pub name: &'static str,
     /// The variant.
     pub spec: KernelSpec,
+    /// Whether it is one of the generator's default (high-performance) variants, which the
+    /// runtime prefers when no tuned table decides.
+    pub is_default: bool,
     /// Launches in execution order (pattern kernels first, the GEMM last).
     pub launches: &'static [Launch],
 }
