@@ -22,6 +22,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             col_nnz: false,
             archs: ::esmm_spec::ArchSet(31),
         },
+        is_default: false,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -56,6 +57,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             col_nnz: false,
             archs: ::esmm_spec::ArchSet(31),
         },
+        is_default: false,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternA,
@@ -108,6 +110,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             col_nnz: false,
             archs: ::esmm_spec::ArchSet(31),
         },
+        is_default: false,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -142,6 +145,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             col_nnz: false,
             archs: ::esmm_spec::ArchSet(31),
         },
+        is_default: false,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternA,
@@ -194,6 +198,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             col_nnz: false,
             archs: ::esmm_spec::ArchSet(31),
         },
+        is_default: false,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternA,
@@ -246,6 +251,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             col_nnz: false,
             archs: ::esmm_spec::ArchSet(31),
         },
+        is_default: true,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -280,6 +286,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             col_nnz: true,
             archs: ::esmm_spec::ArchSet(31),
         },
+        is_default: true,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -314,6 +321,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             col_nnz: false,
             archs: ::esmm_spec::ArchSet(31),
         },
+        is_default: true,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -348,6 +356,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             col_nnz: false,
             archs: ::esmm_spec::ArchSet(31),
         },
+        is_default: true,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -382,6 +391,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             col_nnz: true,
             archs: ::esmm_spec::ArchSet(31),
         },
+        is_default: true,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -416,6 +426,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             col_nnz: true,
             archs: ::esmm_spec::ArchSet(31),
         },
+        is_default: true,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -450,6 +461,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             col_nnz: false,
             archs: ::esmm_spec::ArchSet(31),
         },
+        is_default: true,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -484,6 +496,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             col_nnz: true,
             archs: ::esmm_spec::ArchSet(31),
         },
+        is_default: true,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -518,6 +531,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             col_nnz: false,
             archs: ::esmm_spec::ArchSet(31),
         },
+        is_default: true,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -552,6 +566,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             col_nnz: false,
             archs: ::esmm_spec::ArchSet(31),
         },
+        is_default: true,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -586,6 +601,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             col_nnz: true,
             archs: ::esmm_spec::ArchSet(31),
         },
+        is_default: true,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -620,6 +636,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             col_nnz: true,
             archs: ::esmm_spec::ArchSet(31),
         },
+        is_default: true,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -654,6 +671,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             col_nnz: false,
             archs: ::esmm_spec::ArchSet(31),
         },
+        is_default: false,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -688,6 +706,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             col_nnz: false,
             archs: ::esmm_spec::ArchSet(31),
         },
+        is_default: true,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -722,6 +741,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             col_nnz: true,
             archs: ::esmm_spec::ArchSet(31),
         },
+        is_default: true,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -756,6 +776,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             col_nnz: false,
             archs: ::esmm_spec::ArchSet(31),
         },
+        is_default: true,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -790,6 +811,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             col_nnz: false,
             archs: ::esmm_spec::ArchSet(31),
         },
+        is_default: true,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -824,6 +846,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             col_nnz: true,
             archs: ::esmm_spec::ArchSet(31),
         },
+        is_default: true,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -858,6 +881,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             col_nnz: true,
             archs: ::esmm_spec::ArchSet(31),
         },
+        is_default: true,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -892,6 +916,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             col_nnz: false,
             archs: ::esmm_spec::ArchSet(31),
         },
+        is_default: false,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
