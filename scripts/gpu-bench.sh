@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs on the GPU machine (after scripts/carry-build.sh here, carrying `.carry`): the benchmark
+# experiments (the seed's five figures as data) into $OUT/bench, each printing its table with
+# ratios to cuBLAS measured in the same process. Charts need a font; where the GPU machine has
+# none, draw them here afterwards: `esmm-tune figures --from <dir>`.
+# Usage: scripts/gpu-bench.sh [experiments, default all] [extra esmm-tune bench args]
+set -uo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+OUT="${OUT:-$root/gpu-bench-out}"
+export LD_LIBRARY_PATH="/usr/local/cuda/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+experiments="${1:-all}"
+shift || true
+{
+  echo "# esmm bench"
+  echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo "gpu: $(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null | head -n 1)"
+  echo "command: esmm-tune bench --experiment $experiments --check --out \$OUT/bench $*"
+} | tee "$OUT/bench-header.txt"
+.carry/bin/esmm-tune bench --experiment "$experiments" --check --out "$OUT/bench" "$@" 2>&1 | tee "$OUT/bench.log"
