@@ -391,6 +391,13 @@ impl Esmm {
             .clone()
     }
 
+    /// Whether every launch of a loaded variant has a valid grid for `dims`.
+    fn fits(&self, v: &LoadedVariant, dims: Dims) -> bool {
+        v.entry.launches.iter().zip(&v.max_ctas_per_sm).all(|(l, ctas)| {
+            grid_dims(l.grid, dims, u64::from(*ctas) * u64::from(self.info.sm_count)).is_ok()
+        })
+    }
+
     /// Launches one stage of a loaded variant with the given arguments.
     fn launch(&self, stream: &Arc<CudaStream>, v: &LoadedVariant, i: usize, dims: Dims, args: &[Arg]) -> Result<()> {
         let l: &Launch = &v.entry.launches[i];
@@ -509,7 +516,9 @@ impl Esmm {
                             return Ok(Some(tuned::CUBLAS_SGEMM));
                         }
                         Plan::Variant(e) => {
-                            if self.load(e).is_ok() {
+                            // Validate the candidate for this call (loads, launch geometry);
+                            // fall back to the next one instead of failing.
+                            if self.load(e).is_ok_and(|v| self.fits(&v, dims)) {
                                 chosen = Some(e);
                                 break;
                             }
