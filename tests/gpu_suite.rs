@@ -224,7 +224,7 @@ fn run_variant(
         col_nnz: nnz.as_mut(),
         variant: Some(e.name),
         prepared_b: prepared.as_ref(),
-        layer: None,
+        ..Default::default()
     };
     let ran = esmm.matmul(stream, &da, &db, &mut dc, Dims::new(m, n, k), opts).map_err(err)?;
     if ran != Some(e.name) {

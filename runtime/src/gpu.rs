@@ -63,11 +63,31 @@ pub struct MatmulOptions<'a> {
     /// Per-layer state for adaptive dispatch (see [`crate::adaptive`]): with it, the default
     /// choice uses the A density observed on this layer's previous calls.
     pub layer: Option<&'a Layer>,
+    /// Records a pair of timing events around each kernel launch of the call (cleared first),
+    /// for per-stage timing of separate-preprocessing variants (see [`StageEvents`]).
+    pub stage_events: Option<&'a mut StageEvents>,
+}
+
+/// Timing events around each launch of one [`Esmm::matmul`] call: `(stage, start, end)`.
+#[derive(Default)]
+pub struct StageEvents {
+    /// One entry per launched kernel, in launch order.
+    pub events: Vec<(Stage, cudarc::driver::CudaEvent, cudarc::driver::CudaEvent)>,
+}
+
+impl StageEvents {
+    /// Milliseconds of each launched stage (waits for the events).
+    pub fn elapsed_ms(&self) -> Result<Vec<(Stage, f32)>> {
+        self.events
+            .iter()
+            .map(|(s, a, b)| a.elapsed_ms(b).map(|t| (*s, t)).during("reading stage events"))
+            .collect()
+    }
 }
 
 impl Default for MatmulOptions<'_> {
     fn default() -> Self {
-        MatmulOptions { activation: Activation::None, col_nnz: None, variant: None, prepared_b: None, layer: None }
+        MatmulOptions { activation: Activation::None, col_nnz: None, variant: None, prepared_b: None, layer: None, stage_events: None }
     }
 }
 
@@ -458,7 +478,10 @@ impl Esmm {
         self.check_buffer("A", a, m * k)?;
         self.check_buffer("B", b, k * n)?;
         self.check_buffer("C", c, m * n)?;
-        let MatmulOptions { activation, col_nnz, variant, prepared_b, layer: opts_layer } = opts;
+        let MatmulOptions { activation, col_nnz, variant, prepared_b, layer: opts_layer, mut stage_events } = opts;
+        if let Some(se) = stage_events.as_mut() {
+            se.events.clear();
+        }
         if let Some(nnz) = col_nnz.as_ref() {
             self.check_buffer("col_nnz", *nnz, n)?;
         }
@@ -585,7 +608,17 @@ impl Esmm {
                     Arg::Ptr(barrier),
                 ],
             };
-            self.launch(stream, &v, i, dims, &args)?;
+            match stage_events.as_mut() {
+                None => self.launch(stream, &v, i, dims, &args)?,
+                Some(se) => {
+                    let timed = || self.ctx.new_event(Some(cudarc::driver::sys::CUevent_flags::CU_EVENT_DEFAULT));
+                    let (start, end) = (timed().during("creating an event")?, timed().during("creating an event")?);
+                    start.record(stream).during("recording an event")?;
+                    self.launch(stream, &v, i, dims, &args)?;
+                    end.record(stream).during("recording an event")?;
+                    se.events.push((l.stage, start, end));
+                }
+            }
         }
         if let Some(state) = layer_state.as_mut() {
             if state.count_call() && a_pat != 0 {

@@ -33,7 +33,7 @@ pub use adaptive::Layer;
 pub use dispatch::{choose_variant, Request, REGISTRY};
 pub use error::{Error, Result};
 pub use esmm_spec::{Activation, KernelSpec, RegistryEntry};
-pub use gpu::{cublas_present, driver_present, BlasMath, DeviceInfo, Esmm, MatmulOptions, PreparedB};
+pub use gpu::{cublas_present, driver_present, BlasMath, DeviceInfo, Esmm, MatmulOptions, PreparedB, StageEvents};
 pub use validate::Dims;
 
 #[cfg(test)]

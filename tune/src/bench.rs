@@ -101,8 +101,34 @@ impl DeviceProblem {
             variant,
             prepared_b: if use_prepared { self.prepared.get(i) } else { None },
             layer: if variant.is_none() { Some(&self.layer) } else { None },
+            stage_events: None,
         };
         esmm.matmul(stream, &self.a[i], &self.b[i], &mut self.c, self.dims, opts).map_err(|e| e.to_string())
+    }
+
+    /// Times each launched stage of `variant` separately (pattern kernels and GEMM of separate
+    /// variants): median over `reps` calls, in launch order.
+    pub fn time_stages(&mut self, esmm: &Esmm, stream: &Arc<CudaStream>, variant: &str, prepared: bool, reps: u32) -> Result<Vec<(esmm_spec::Stage, Timing)>> {
+        let mut per_stage: Vec<(esmm_spec::Stage, Vec<f64>)> = Vec::new();
+        for _ in 0..reps.max(1) {
+            let i = self.next;
+            self.next = (self.next + 1) % self.a.len();
+            let mut events = esmm::StageEvents::default();
+            let opts = MatmulOptions {
+                variant: Some(variant),
+                prepared_b: if prepared { self.prepared.get(i) } else { None },
+                stage_events: Some(&mut events),
+                ..Default::default()
+            };
+            esmm.matmul(stream, &self.a[i], &self.b[i], &mut self.c, self.dims, opts).map_err(|e| e.to_string())?;
+            for (j, (stage, ms)) in events.elapsed_ms().map_err(|e| e.to_string())?.into_iter().enumerate() {
+                if per_stage.len() <= j {
+                    per_stage.push((stage, Vec::new()));
+                }
+                per_stage[j].1.push(f64::from(ms));
+            }
+        }
+        Ok(per_stage.into_iter().filter_map(|(s, v)| Timing::from_samples(v).map(|t| (s, t))).collect())
     }
 
     /// Runs cuBLAS SGEMM on the next input copy.
@@ -169,12 +195,14 @@ pub fn time_runs(stream: &Arc<CudaStream>, reps: u32, mut f: impl FnMut() -> Res
     Timing::from_samples(samples).ok_or_else(|| "no timing samples".to_string())
 }
 
-/// Picks a repetition count that keeps one measurement near `budget_ms` (between 5 and `max`).
+/// Picks a repetition count that keeps one measurement near `budget_ms`, between
+/// `min(20, max)` (medians of at least 20 runs unless the caller asks for fewer) and `max`.
 pub fn reps_for(estimate_ms: f64, budget_ms: f64, max: u32) -> u32 {
+    let max = max.max(1);
     if !(estimate_ms > 0.0) {
         return max;
     }
-    ((budget_ms / estimate_ms) as u32).clamp(5, max.max(5))
+    ((budget_ms / estimate_ms) as u32).clamp(20.min(max), max)
 }
 
 #[cfg(test)]
@@ -193,8 +221,9 @@ mod tests {
 
     #[test]
     fn reps_stay_in_bounds() {
-        assert_eq!(reps_for(0.0, 100.0, 20), 20);
-        assert_eq!(reps_for(1000.0, 100.0, 20), 5);
-        assert_eq!(reps_for(1.0, 100.0, 20), 20);
+        assert_eq!(reps_for(0.0, 100.0, 30), 30);
+        assert_eq!(reps_for(1000.0, 100.0, 30), 20);
+        assert_eq!(reps_for(1.0, 100.0, 30), 30);
+        assert_eq!(reps_for(1000.0, 100.0, 5), 5);
     }
 }

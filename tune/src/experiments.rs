@@ -224,6 +224,17 @@ pub fn measure_problem(
         let est = time_runs(stream, 3, || problem.run(esmm, stream, v, Activation::None, prepared).map(|_| ()))?;
         let t = time_runs(stream, reps_for(est.median_ms, budget_ms, cfg.reps), || problem.run(esmm, stream, v, Activation::None, prepared).map(|_| ()))?;
         rows.push(row(label, &ran, t, err));
+        // Separate-preprocessing variants also report their pattern kernels and GEMM apart.
+        if ran.contains("_sep_") {
+            for (stage, st) in problem.time_stages(esmm, stream, &ran, prepared, reps_for(est.median_ms, budget_ms, cfg.reps))? {
+                let part = match stage {
+                    esmm_spec::Stage::PatternA => "pattern_a",
+                    esmm_spec::Stage::PatternB => "pattern_b",
+                    esmm_spec::Stage::Gemm => "gemm",
+                };
+                rows.push(row(&format!("{label}:{part}"), &ran, st, f64::NAN));
+            }
+        }
     }
     Ok(rows)
 }
@@ -362,7 +373,8 @@ fn series_by_label(rows: &[Row], x: impl Fn(&Row) -> f64, y: impl Fn(&Row) -> f6
 /// Draws the chart(s) of one experiment from its rows into `dir`; returns the files written.
 pub fn draw(dir: &Path, experiment: &str, rows: &[Row]) -> Result<Vec<std::path::PathBuf>> {
     let err = |e: Box<dyn std::error::Error>| e.to_string();
-    let gpu_rows: Vec<Row> = rows.iter().filter(|r| r.label != "pattern_b").cloned().collect();
+    // Whole-call rows only: stage rows (`label:stage`) and the pattern-B pass have their own charts.
+    let gpu_rows: Vec<Row> = rows.iter().filter(|r| r.label != "pattern_b" && !r.label.contains(':')).cloned().collect();
     match experiment {
         "density" => LineChart {
             title: "Fig. 1 — speedup over cuBLAS SGEMM vs density".into(),
@@ -402,17 +414,15 @@ pub fn draw(dir: &Path, experiment: &str, rows: &[Row]) -> Result<Vec<std::path:
             let mut sizes: Vec<usize> = rows.iter().map(|r| r.m).collect();
             sizes.dedup();
             let get = |s: usize, l: &str| rows.iter().find(|r| r.m == s && r.label == l).map_or(f64::NAN, |r| r.median_ms);
-            let fused: Vec<f64> = sizes.iter().map(|s| get(*s, "default")).collect();
-            let offb: Vec<f64> = sizes.iter().map(|s| get(*s, "default+prepared")).collect();
-            let patb: Vec<f64> = sizes.iter().map(|s| get(*s, "pattern_b")).collect();
+            let per_size = |l: &str| -> Vec<f64> { sizes.iter().map(|s| get(*s, l)).collect() };
             BarChart {
-                title: "Fig. 2 — pattern extraction vs GEMM (density 0.5)".into(),
+                title: "Fig. 2 — preprocessing vs compute, separate kernels (K20, density 0.5)".into(),
                 y_label: "ms".into(),
                 groups: sizes.iter().map(|s| s.to_string()).collect(),
                 bars: vec![
-                    ("GEMM with A pattern (prepared B)".into(), offb.clone()),
-                    ("B pattern in the fused kernel".into(), fused.iter().zip(&offb).map(|(f, o)| (f - o).max(0.0)).collect()),
-                    ("B pattern as a separate pass".into(), patb),
+                    ("pattern A kernel".into(), per_size("k20:pattern_a")),
+                    ("pattern B kernel".into(), per_size("k20:pattern_b")),
+                    ("GEMM kernel".into(), per_size("k20:gemm")),
                 ],
                 stacked: true,
             }
@@ -510,7 +520,7 @@ mod tests {
         let mut rows = Vec::new();
         for (i, s) in [1024usize, 2048].into_iter().enumerate() {
             for d in [0.5, 1.0] {
-                for l in ["cublas_sgemm", "default", "default+prepared", "pattern_b", "k25"] {
+                for l in ["cublas_sgemm", "default", "default+prepared", "pattern_b", "k25", "k20:pattern_a", "k20:pattern_b", "k20:gemm"] {
                     rows.push(row(l, s, d, 1.0 + i as f64 + d));
                 }
             }
