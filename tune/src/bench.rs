@@ -131,6 +131,15 @@ impl DeviceProblem {
         Ok(per_stage.into_iter().filter_map(|(s, v)| Timing::from_samples(v).map(|t| (s, t))).collect())
     }
 
+    /// Fills C with NaN (all bits set) on the device, so that unwritten elements fail a check.
+    pub fn poison_c(&mut self, stream: &Arc<CudaStream>) -> Result<()> {
+        use esmm::cudarc::driver::DevicePtrMut;
+        let (ptr, _guard) = self.c.device_ptr_mut(stream);
+        // SAFETY: C holds (at least) M·N f32 elements owned by this problem.
+        unsafe { esmm::cudarc::driver::result::memset_d8_async(ptr, 0xFF, self.dims.m * self.dims.n * 4, stream.cu_stream()) }
+            .map_err(msg("poisoning C"))
+    }
+
     /// Runs cuBLAS SGEMM on the next input copy.
     pub fn run_cublas(&mut self, esmm: &Esmm, stream: &Arc<CudaStream>, math: BlasMath) -> Result<()> {
         let i = self.next;
@@ -150,9 +159,7 @@ impl DeviceProblem {
     /// relative Frobenius error.
     pub fn check(&mut self, esmm: &Esmm, stream: &Arc<CudaStream>, variant: Option<&str>, act: Activation, use_prepared: bool) -> Result<f64> {
         let Dims { m, n, k } = self.dims;
-        // Poison C so unwritten elements fail the check.
-        let poison = vec![f32::NAN; m * n];
-        stream.memcpy_htod(&poison, &mut self.c).map_err(msg("poisoning C"))?;
+        self.poison_c(stream)?;
         self.next = 0;
         self.run(esmm, stream, variant, act, use_prepared)?;
         let got = stream.clone_dtoh(&self.c).map_err(msg("downloading C"))?;

@@ -221,10 +221,7 @@ fn sweep_key(esmm: &Esmm, names: &[String], d: Dims, density: f64, args: &SweepA
             continue;
         }
         let prepared = name.contains("_offb_");
-        let poison = vec![f32::NAN; d.m * d.n];
-        if let Err(e) = stream.memcpy_htod(&poison, &mut p.c) {
-            return Err(format!("poisoning C: {e}"));
-        }
+        p.poison_c(&stream)?;
         if let Err(e) = p.run(esmm, &stream, Some(name), Activation::None, prepared) {
             let status = if e.contains("cannot serve") || e.contains("invalid") { "invalid" } else { "launch_failed" };
             out.push(candidate(name, status, None, Some(e)));
