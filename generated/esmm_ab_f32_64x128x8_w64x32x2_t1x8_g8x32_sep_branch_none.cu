@@ -30,6 +30,8 @@ constexpr bool PERSISTENT = false;  // cooperative grid-stride launch over tiles
 constexpr bool BRANCHLESS = false;  // skip by select instead of branch
 constexpr int ACTIVATION = 0;   // 0 none, 1 relu, 2 relu^2
 constexpr bool COL_NNZ = false;        // per-column nonzero counts of C
+constexpr bool WARP_PIPE = false;     // per-warp cp.async pipeline (warppipe.cuh)
+constexpr int PIPE_STAGES = 2;    // cp.async ring depth of the per-warp pipeline
 constexpr unsigned SMEM_BYTES = 24708u;   // dynamic shared memory of the GEMM
 
 // ---- derived geometry (common.cuh) -----------------------------------------------------------
@@ -74,7 +76,17 @@ constexpr int LIST_WORDS = SPARSE
        + SEG_WORDS + 1                // exclusive prefix of active counts (+ total)
        + SEG_K / 2)                   // k offsets within the segment (u16)
     : 0;
-static_assert(4u * (2 * STAGE_WORDS + LIST_WORDS) == SMEM_BYTES, "shared-memory size disagrees with the generator");
+// Per-warp pipeline (warppipe.cuh): sparse, warp tile inside one pattern block, branch skip.
+// The generator chooses it (render.rs: only when the two-stage ring fits every target arch).
+static_assert(!WARP_PIPE || (SPARSE && WARP_EXACT && !BRANCHLESS), "the per-warp pipeline needs exact warp tiles");
+constexpr int WP_LD = WM + 4;                    // A stage row stride (k-major, padded)
+constexpr int WP_A = BK * WP_LD;
+constexpr int WP_B = BK * WN;
+constexpr int WP_STAGE = WP_A + WP_B;
+constexpr int WP_RING = 64;                      // >= BK - 1 + 32 pending k values
+constexpr int WP_WARP_WORDS = PIPE_STAGES * WP_STAGE + WP_RING;
+static_assert(4u * (WARP_PIPE ? NWARPS * WP_WARP_WORDS : 2 * STAGE_WORDS + LIST_WORDS) == SMEM_BYTES,
+              "shared-memory size disagrees with the generator");
 
 constexpr int GROUP_M = 8;               // tile rows per rasterisation group (L2 reuse)
 
@@ -718,12 +730,216 @@ __device__ __forceinline__ void store_tile(const float (&acc)[ACC], float* __res
     }
 }
 
+// ---- per-warp pipeline (warppipe.cuh) --------------------------------------------------------------
+// Used by sparse kernels whose warp tile lies inside one pattern block per sparse operand
+// (WARP_EXACT) and that skip by branch. Each warp is an independent engine over its own
+// WM x WN block of C: it walks its own, exact list of active k (A word & B word of its one row
+// block and one column block), and streams only those k through a private PIPE_STAGES-deep
+// shared-memory ring filled by cp.async. No CTA barrier in the main loop: warps never wait for
+// the busiest warp of the tile, and no warp loads a k that only its neighbours need. Loads of A
+// and B go through L1 (cp.async.ca), so warps of a CTA that share rows or columns reuse each
+// other's sectors (measured: CTA tiles with more warps per row block run faster at low density).
+//
+// Per warp, shared memory holds PIPE_STAGES stages (A transposed: BK x (WM + 4); B: BK x WN)
+// and a ring of 64 pending k values.
+static_assert(!WARP_PIPE || 32 % BK == 0, "a warp-pipeline chunk maps lanes to (row, slot) pairs");
+static_assert(!WARP_PIPE || PIPE_STAGES >= 2, "the ring needs two stages at least");
+static_assert(!WARP_PIPE || WN % 4 == 0, "B rows are copied as float4");
+static_assert(!WARP_PIPE || WM % (32 / BK) == 0, "whole steps of 32 / BK rows");
+
+__device__ __forceinline__ void cp_async4(float* dst, const float* src, bool on)
+{
+    const unsigned d = (unsigned)__cvta_generic_to_shared(dst);
+    asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(d), "l"(src), "r"(on ? 4 : 0) : "memory");
+}
+
+__device__ __forceinline__ void cp_async16(float* dst, const float* src, bool on)
+{
+    const unsigned d = (unsigned)__cvta_generic_to_shared(dst);
+    asm volatile("cp.async.ca.shared.global [%0], [%1], 16, %2;\n" ::"r"(d), "l"(src), "r"(on ? 16 : 0) : "memory");
+}
+
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
+
+template <int PENDING>
+__device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(PENDING) : "memory"); }
+
+// The warp's cursor over its joint pattern words: a window of 32 words (lane t holds word
+// w_base + t), the next window prefetched, and a ring of active k not yet issued.
+struct WarpCursor {
+    const unsigned* pa;    // the warp's A pattern row (a_pat + rb * kw), null when A is dense
+    const unsigned* pb;    // the warp's B pattern row, null when B is dense
+    bool live;             // the warp's block lies inside C
+    int kw, K;
+    int w_base;            // first word of the current window
+    unsigned win, win_next;
+    unsigned todo;         // words of the window not yet appended that have active k
+    int head, tail;        // ring positions (monotonic)
+};
+
+__device__ __forceinline__ unsigned joint_word(const WarpCursor& c, int w)
+{
+    const int lane = threadIdx.x & 31;
+    const int word = w + lane;
+    if (!c.live || word >= c.kw) return 0u;
+    unsigned v = valid_bits(c.K, word);
+    if constexpr (A_SPARSE) v &= load_pattern(c.pa + word);
+    if constexpr (B_SPARSE) v &= load_pattern(c.pb + word);
+    return v;
+}
+
+// Appends active k to the ring until it holds `need` or the pattern is exhausted.
+__device__ __forceinline__ void cursor_fill(WarpCursor& c, int* ring, int need)
+{
+    const int lane = threadIdx.x & 31;
+    while (c.tail - c.head < need) {
+        if (c.todo == 0u) {
+            if (c.w_base + 32 >= c.kw) break;
+            c.w_base += 32;
+            c.win = c.win_next;
+            c.todo = __ballot_sync(0xffffffffu, c.win != 0u);
+            c.win_next = joint_word(c, c.w_base + 32);
+            continue;
+        }
+        const int t = __ffs(c.todo) - 1;
+        c.todo &= c.todo - 1u;
+        const unsigned u = __shfl_sync(0xffffffffu, c.win, t);
+        if ((u >> lane) & 1u) ring[(c.tail + __popc(u & ((1u << lane) - 1u))) & (WP_RING - 1)] = (c.w_base + t) * 32 + lane;
+        c.tail += __popc(u);
+    }
+    __syncwarp();
+}
+
+// Issues the cp.async copies of the warp's next chunk (up to BK active k; empty slots are
+// zero-filled) into `stage`; returns whether the chunk has any active k.
+__device__ __forceinline__ bool issue_chunk(WarpCursor& c, int* ring, float* stage, const float* __restrict__ A,
+    const float* __restrict__ B, int M, int N, int K, int wrow0, int wcol0)
+{
+    const int lane = threadIdx.x & 31;
+    cursor_fill(c, ring, BK);
+    const int n = min(BK, c.tail - c.head);
+    const int j = lane % BK;                      // this lane's slot
+    const int k = j < n ? ring[(c.head + j) & (WP_RING - 1)] : 0;
+    c.head += n;
+    float* As = stage;
+    float* Bs = stage + WP_A;
+    // A: lane -> (row, slot); 32 / BK rows per step, consecutive lanes walk one row's k.
+    constexpr int ROWS_PER_STEP = 32 / BK;
+    const int r0 = lane / BK;
+    const float* a_src = A + (size_t)(wrow0 + r0) * K + k;
+#pragma unroll 4
+    for (int i = 0; i < WM / ROWS_PER_STEP; ++i) {
+        const int r = r0 + i * ROWS_PER_STEP;
+        const bool on = j < n && wrow0 + r < M;
+        cp_async4(As + j * WP_LD + r, on ? a_src + (size_t)i * ROWS_PER_STEP * K : A, on);
+    }
+    // B: BK rows of WN columns.
+    if ((N & 3) == 0) {
+        constexpr int UNITS = BK * WN / 4;
+#pragma unroll
+        for (int i = 0; i < (UNITS + 31) / 32; ++i) {
+            const int u = lane + i * 32;
+            const int jr = u / (WN / 4), c4 = (u % (WN / 4)) * 4;
+            const int kr = __shfl_sync(0xffffffffu, k, jr % BK);
+            if (UNITS % 32 == 0 || u < UNITS) {
+                const bool on = jr < n && wcol0 + c4 < N;
+                cp_async16(Bs + jr * WN + c4, on ? B + (size_t)kr * N + wcol0 + c4 : B, on);
+            }
+        }
+    } else {
+        constexpr int UNITS = BK * WN;
+#pragma unroll 4
+        for (int i = 0; i < (UNITS + 31) / 32; ++i) {
+            const int u = lane + i * 32;
+            const int jr = u / WN, col = u % WN;
+            const int kr = __shfl_sync(0xffffffffu, k, jr % BK);
+            if (UNITS % 32 == 0 || u < UNITS) {
+                const bool on = jr < n && wcol0 + col < N;
+                cp_async4(Bs + jr * WN + col, on ? B + (size_t)kr * N + wcol0 + col : B, on);
+            }
+        }
+    }
+    return n > 0;
+}
+
+// Every slot of one stage into the accumulators (empty slots are zero in both operands).
+__device__ __forceinline__ void compute_stage(float (&acc)[ACC], const float* stage, int m_loc, int n_loc)
+{
+    const float* As = stage;
+    const float* Bs = stage + WP_A;
+#pragma unroll
+    for (int j = 0; j < BK; ++j) {
+        float am[WMITER * TM], bn[WNITER * TN];
+#pragma unroll
+        for (int i = 0; i < WMITER; ++i) load_fragment<TM>(am + i * TM, As + j * WP_LD + m_loc + i * WSUBM);
+#pragma unroll
+        for (int i = 0; i < WNITER; ++i) load_fragment<TN>(bn + i * TN, Bs + j * WN + n_loc + i * WSUBN);
+        outer_product(acc, am, bn);
+    }
+}
+
+// One CTA tile, each warp on its own: cursor, cp.async ring, compute, epilogue.
+__device__ __forceinline__ void gemm_tile_warps(const float* __restrict__ A, const float* __restrict__ B,
+    float* __restrict__ C, int M, int N, int K, const unsigned* a_pat, const unsigned* b_pat,
+    unsigned* col_nnz, int row0, int col0, float* smem)
+{
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    const int wr = warp / NWC, wc = warp % NWC;
+    const int wrow0 = row0 + wr * WM, wcol0 = col0 + wc * WN;
+    float* mine = smem + warp * WP_WARP_WORDS;
+    int* ring = reinterpret_cast<int*>(mine + PIPE_STAGES * WP_STAGE);
+    const ThreadPlace P = thread_place(row0, col0);
+    const int m_loc = P.m_off - wr * WM, n_loc = P.n_off - wc * WN;
+
+    float acc[ACC];
+#pragma unroll
+    for (int i = 0; i < ACC; ++i) acc[i] = 0.0f;
+
+    WarpCursor c;
+    c.kw = ceil_div(K, 32);
+    c.K = K;
+    c.live = wrow0 < M && wcol0 < N;
+    c.pa = A_SPARSE ? a_pat + (size_t)(wrow0 / GA) * c.kw : nullptr;
+    c.pb = B_SPARSE ? b_pat + (size_t)(wcol0 / GB) * c.kw : nullptr;
+    c.w_base = 0;
+    c.head = 0;
+    c.tail = 0;
+    c.win = joint_word(c, 0);
+    c.win_next = joint_word(c, 32);
+    c.todo = __ballot_sync(0xffffffffu, c.win != 0u);
+
+    int issued = 0;   // chunks with active k issued so far (they come first)
+#pragma unroll
+    for (int s = 0; s < PIPE_STAGES - 1; ++s) {
+        issued += issue_chunk(c, ring, mine + s * WP_STAGE, A, B, M, N, K, wrow0, wcol0) ? 1 : 0;
+        cp_async_commit();
+    }
+    for (int ch = 0;; ++ch) {
+        cp_async_wait<PIPE_STAGES - 2>();
+        __syncwarp();
+        if (ch >= issued) break;
+        // The stage of chunk ch - 1 is free: every lane has passed the __syncwarp above.
+        issued += issue_chunk(c, ring, mine + ((ch + PIPE_STAGES - 1) % PIPE_STAGES) * WP_STAGE, A, B, M, N, K,
+                              wrow0, wcol0) ? 1 : 0;
+        cp_async_commit();
+        compute_stage(acc, mine + (ch % PIPE_STAGES) * WP_STAGE, m_loc, n_loc);
+    }
+    cp_async_wait<0>();
+    __syncwarp();
+    (void)lane;
+    store_tile(acc, C, M, N, row0, col0, P, col_nnz);
+}
+
 // ---- the GEMM kernel body (gemm.cuh) ---------------------------------------------------------------
 // One CTA tile: double-buffered pipeline over chunks (dense: every k; sparse: the skip list).
 __device__ __forceinline__ void gemm_tile(const float* __restrict__ A, const float* __restrict__ B,
     float* __restrict__ C, int M, int N, int K, const unsigned* a_pat, const unsigned* b_pat,
     unsigned* col_nnz, int row0, int col0, float* smem)
 {
+    if constexpr (WARP_PIPE) {
+        gemm_tile_warps(A, B, C, M, N, K, a_pat, b_pat, col_nnz, row0, col0, smem);
+        return;
+    }
     float* stages = smem;
     unsigned* list_base = reinterpret_cast<unsigned*>(smem + 2 * STAGE_WORDS);
     const SkipList L = skiplist_at(list_base);

@@ -28,6 +28,8 @@ constexpr bool PERSISTENT = {{ persistent }};  // cooperative grid-stride launch
 constexpr bool BRANCHLESS = {{ branchless }};  // skip by select instead of branch
 constexpr int ACTIVATION = {{ activation }};   // 0 none, 1 relu, 2 relu^2
 constexpr bool COL_NNZ = {{ col_nnz }};        // per-column nonzero counts of C
+constexpr bool WARP_PIPE = {{ warp_pipe }};     // per-warp cp.async pipeline (warppipe.cuh)
+constexpr int PIPE_STAGES = {{ stages }};    // cp.async ring depth of the per-warp pipeline
 constexpr unsigned SMEM_BYTES = {{ smem_bytes }}u;   // dynamic shared memory of the GEMM
 
 {% include "include/common.cuh" %}
@@ -41,6 +43,8 @@ constexpr unsigned SMEM_BYTES = {{ smem_bytes }}u;   // dynamic shared memory of
 {% include "include/mainloop.cuh" %}
 
 {% include "include/epilogue.cuh" %}
+
+{% include "include/warppipe.cuh" %}
 
 {% include "include/gemm.cuh" %}
 

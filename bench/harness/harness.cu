@@ -6,7 +6,8 @@
 //   ./harness check            correctness of every variant on odd shapes (f64 CPU reference)
 //   ./harness small            one small shape per variant (for compute-sanitizer)
 //   ./harness bench [n] [filter]  n^3 (default 4096) seed blockwise workload, every density,
-//                              ratio to cublasSgemm; variants whose name contains `filter`
+//                              ratio to cublasSgemm; variants whose name contains one of the
+//                              comma-separated substrings of `filter`
 // Exit status is non-zero on any failure.
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
@@ -313,6 +314,20 @@ static float time_ms(F f, int reps = 21) {
     return median(t);
 }
 
+// Whether `name` contains one of the comma-separated substrings of `filter`.
+static bool matches_filter(const char* name, const char* filter) {
+    std::string f(filter);
+    size_t start = 0;
+    while (start <= f.size()) {
+        size_t end = f.find(',', start);
+        if (end == std::string::npos) end = f.size();
+        std::string part = f.substr(start, end - start);
+        if (!part.empty() && strstr(name, part.c_str())) return true;
+        start = end + 1;
+    }
+    return false;
+}
+
 static int run_bench(int n, const char* filter) {
     int M = n, N = n, K = n;
     Dev d = alloc_dev(M, N, K);
@@ -341,7 +356,7 @@ static int run_bench(int n, const char* filter) {
         CK(cudaMemcpy(Cr.data(), cref, Cr.size() * 4, cudaMemcpyDeviceToHost));
         printf("%-70s %7.3f %9.3f %8.3f %9s\n", "cublasSgemm", den, tc, tc, "1.00");
         for (const Variant& v : VARIANTS) {
-            if (filter && !strstr(v.name, filter)) continue;
+            if (filter && !matches_filter(v.name, filter)) continue;
             if (v.act != 0 || v.col_nnz) continue;
             if (v.preprocess == 2 && v.b_sparse) {
                 const auto& p = v.gb == 8 ? pb8 : pb32;
@@ -397,7 +412,9 @@ int main(int argc, char** argv) {
         CK(cudaMemcpy(d.A, A.data(), A.size() * 4, cudaMemcpyHostToDevice));
         CK(cudaMemcpy(d.B, B.data(), B.size() * 4, cudaMemcpyHostToDevice));
         for (const Variant& v : VARIANTS) {
-            if (strcmp(v.name, argv[2])) continue;
+            // The variant's name, or its GEMM symbol (name + "_gemm").
+            const std::string want(argv[2]);
+            if (want != v.name && want != std::string(v.name) + "_gemm") continue;
             if (v.preprocess == 2) {
                 auto p = cpu_pat_b(B, n, n, v.gb);
                 CK(cudaMemcpy(d.pb, p.data(), p.size() * 4, cudaMemcpyHostToDevice));

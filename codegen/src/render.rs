@@ -5,7 +5,9 @@
 //! parameters and includes the shared device code (`templates/include/*.cuh`: pattern
 //! extraction, grid barrier, skip list, main loop, epilogue), which is generic CUDA over those
 //! parameters. The shared-memory size is computed here and checked by a `static_assert` in the
-//! rendered code, so [`launches`] and the kernel can never disagree.
+//! rendered code, so [`launches`] and the kernel can never disagree. This module also picks each
+//! variant's main loop (the per-warp cp.async pipeline of `warppipe.cuh`, or the CTA pipeline)
+//! and the per-warp ring depth; docs/KERNELS.md describes both and their measured numbers.
 
 use askama::Template;
 use esmm_spec::{Activation, ElemType, GridRule, KernelSpec, Launch, Preprocess, SkipStyle, Sparsity, Stage};
@@ -45,6 +47,8 @@ struct EsmmTemplate {
     activation: u32,
     col_nnz: bool,
     smem_bytes: u32,
+    stages: u32,
+    warp_pipe: bool,
     separate_a: bool,
     separate_b: bool,
 }
@@ -84,10 +88,61 @@ fn b_gran(spec: &KernelSpec) -> u32 {
     }
 }
 
-/// Dynamic shared memory of the GEMM kernel in bytes: two pipeline stages (transposed, padded A
-/// tile; B tile; per-slot pattern bits) plus, for sparse kernels, the skip list.
-/// Must match `SMEM_BYTES`'s `static_assert` in `templates/include/common.cuh`.
+/// Whether the variant runs the per-warp pipeline (`templates/include/warppipe.cuh`): sparse,
+/// branch skip, and every warp tile inside one pattern block per sparse operand (the same rule
+/// as `WARP_PIPE` in `common.cuh`).
+/// A spec whose two-stage ring would not fit its architectures keeps the CTA-wide pipeline.
+fn warp_pipe(spec: &KernelSpec) -> bool {
+    spec.wm > 0
+        && spec.wn > 0
+        && spec.bm % spec.wm == 0
+        && spec.bn % spec.wn == 0
+        && is_sparse(spec)
+        && spec.skip == SkipStyle::Branch
+        && (!spec.sparsity.uses_a_pattern() || spec.a_granularity % spec.wm == 0)
+        && (!spec.sparsity.uses_b_pattern() || spec.b_granularity % spec.wn == 0)
+        && 4 * (spec.threads() / 32) * warp_pipe_words(spec, 2) <= arch_smem_limit(spec)
+}
+
+/// The smallest per-block shared-memory limit of the spec's architectures.
+fn arch_smem_limit(spec: &KernelSpec) -> u32 {
+    spec.archs.iter().map(|a| a.max_smem_per_block()).min().unwrap_or(48 * 1024)
+}
+
+/// Per-warp words of the per-warp pipeline with `stages` stages (`WP_WARP_WORDS`).
+fn warp_pipe_words(spec: &KernelSpec, stages: u32) -> u32 {
+    stages * (spec.bk * (spec.wm + 4) + spec.bk * spec.wn) + 64
+}
+
+/// Shared-memory budget of the per-warp pipeline per CTA: 56 KiB per 128 threads (four CTAs of
+/// four warps, or two of eight, fit an sm_90 SM), never more than every target architecture
+/// allows one block.
+fn warp_pipe_budget(spec: &KernelSpec) -> u32 {
+    arch_smem_limit(spec).min(56 * 1024 * spec.threads().max(128) / 128)
+}
+
+/// Depth of the per-warp cp.async ring: the deepest of 4, 3, 2 stages that fits the budget
+/// (2 otherwise; `validate` then rejects the spec if even that exceeds an architecture's limit).
+/// Unused (2) by the other variants.
+fn pipe_stages(spec: &KernelSpec) -> u32 {
+    if !warp_pipe(spec) {
+        return 2;
+    }
+    let warps = spec.threads() / 32;
+    [4, 3, 2]
+        .into_iter()
+        .find(|&s| 4 * warps * warp_pipe_words(spec, s) <= warp_pipe_budget(spec))
+        .unwrap_or(2)
+}
+
+/// Dynamic shared memory of the GEMM kernel in bytes. Per-warp pipeline: per warp, the ring of
+/// stages (transposed, padded A; B) and 64 pending k. Otherwise: two pipeline stages
+/// (transposed, padded A tile; B tile; per-slot pattern bits) plus, for sparse kernels, the skip
+/// list. Must match `SMEM_BYTES`'s `static_assert` in `templates/include/common.cuh`.
 fn gemm_smem_bytes(spec: &KernelSpec) -> u32 {
+    if warp_pipe(spec) {
+        return 4 * (spec.threads() / 32) * warp_pipe_words(spec, pipe_stages(spec));
+    }
     let sparse = is_sparse(spec);
     let stage = spec.bk * (spec.bm + 4) + spec.bk * spec.bn + if sparse { 2 * spec.bk } else { 0 };
     let list = if sparse {
@@ -225,6 +280,8 @@ pub fn render_variant(spec: &KernelSpec) -> Result<String, String> {
         },
         col_nnz: spec.col_nnz,
         smem_bytes: gemm_smem_bytes(spec),
+        stages: pipe_stages(spec),
+        warp_pipe: warp_pipe(spec),
         separate_a: sparse && spec.preprocess == Preprocess::Separate && a_sparse,
         separate_b: sparse && spec.preprocess == Preprocess::Separate && b_sparse,
     };
@@ -402,6 +459,7 @@ mod tests {
             narrow,
             KernelSpec { bk: 16, ..narrow },
             KernelSpec { preprocess: Preprocess::OfflineB, ..narrow },
+            // Too large for a two-stage per-warp ring on sm_86: keeps the CTA pipeline.
             KernelSpec { bk: 16, ..d },
             d,
             KernelSpec { preprocess: Preprocess::OfflineB, ..d },
@@ -420,6 +478,15 @@ mod tests {
             KernelSpec { a_granularity: 8, b_granularity: 8, preprocess: Preprocess::Separate, ..preset },
             KernelSpec { sparsity: Sparsity::BOnly, a_granularity: 0, preprocess: Preprocess::OfflineB, ..preset },
             KernelSpec { activation: Activation::Relu, col_nnz: true, ..preset },
+            // Per-warp pipeline candidates (tile shapes whose warps share rows or columns).
+            KernelSpec { wniter: 1, tn: 8, ..narrow },
+            KernelSpec { bn: 64, ..narrow },
+            KernelSpec { bm: 128, bn: 64, ..narrow },
+            KernelSpec { bn: 256, ..narrow },
+            KernelSpec { preprocess: Preprocess::OfflineB, wniter: 1, tn: 8, ..narrow },
+            KernelSpec { wniter: 1, tn: 8, ..d },
+            KernelSpec { bn: 256, preprocess: Preprocess::OfflineB, ..narrow },
+            KernelSpec { bn: 256, wniter: 1, tn: 8, ..narrow },
         ]
     }
 }

@@ -61,10 +61,11 @@ pub const DEFAULT_DENSE_TILE: KernelSpec = KernelSpec {
     ..K25_TILE
 };
 
-/// Tile of the default sparse variants: 64x128x8 CTA, 64x32 warp tile with wniter 2, 8x4
-/// thread tile, 128 threads (fastest joint tile at densities ≤ 75% on the H200, docs/KERNELS.md).
+/// Tile of the default sparse variants: 128x128x8 CTA, 64x32 warp tile with wniter 2, 8x4
+/// thread tile, 256 threads (best joint tile across densities on the H200, docs/KERNELS.md; the
+/// tuner picks others per shape).
 pub const DEFAULT_SPARSE_TILE: KernelSpec = KernelSpec {
-    bm: 64,
+    bm: 128,
     bn: 128,
     bk: 8,
     wm: 64,

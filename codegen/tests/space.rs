@@ -155,13 +155,13 @@ fn defaults_cover_every_activation_and_statistics_option() {
     let d = defaults();
     assert_eq!(d.len(), 18);
     assert_eq!(DEFAULT_DENSE_TILE.threads(), 256);
-    assert_eq!(DEFAULT_SPARSE_TILE.threads(), 128);
+    assert_eq!(DEFAULT_SPARSE_TILE.threads(), 256);
     for s in &d {
         let tile = (s.bm, s.bn, s.bk, s.wm, s.wn, s.wniter, s.tm, s.tn);
         if s.sparsity == esmm_spec::Sparsity::Dense {
             assert_eq!(tile, (128, 128, 16, 64, 32, 2, 8, 4));
         } else {
-            assert_eq!(tile, (64, 128, 8, 64, 32, 2, 8, 4));
+            assert_eq!(tile, (128, 128, 8, 64, 32, 2, 8, 4));
         }
         assert_eq!(validate(s), Ok(()), "{}", s.name());
     }

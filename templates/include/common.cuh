@@ -40,7 +40,17 @@ constexpr int LIST_WORDS = SPARSE
        + SEG_WORDS + 1                // exclusive prefix of active counts (+ total)
        + SEG_K / 2)                   // k offsets within the segment (u16)
     : 0;
-static_assert(4u * (2 * STAGE_WORDS + LIST_WORDS) == SMEM_BYTES, "shared-memory size disagrees with the generator");
+// Per-warp pipeline (warppipe.cuh): sparse, warp tile inside one pattern block, branch skip.
+// The generator chooses it (render.rs: only when the two-stage ring fits every target arch).
+static_assert(!WARP_PIPE || (SPARSE && WARP_EXACT && !BRANCHLESS), "the per-warp pipeline needs exact warp tiles");
+constexpr int WP_LD = WM + 4;                    // A stage row stride (k-major, padded)
+constexpr int WP_A = BK * WP_LD;
+constexpr int WP_B = BK * WN;
+constexpr int WP_STAGE = WP_A + WP_B;
+constexpr int WP_RING = 64;                      // >= BK - 1 + 32 pending k values
+constexpr int WP_WARP_WORDS = PIPE_STAGES * WP_STAGE + WP_RING;
+static_assert(4u * (WARP_PIPE ? NWARPS * WP_WARP_WORDS : 2 * STAGE_WORDS + LIST_WORDS) == SMEM_BYTES,
+              "shared-memory size disagrees with the generator");
 
 constexpr int GROUP_M = 8;               // tile rows per rasterisation group (L2 reuse)
 

@@ -4,6 +4,10 @@ __device__ __forceinline__ void gemm_tile(const float* __restrict__ A, const flo
     float* __restrict__ C, int M, int N, int K, const unsigned* a_pat, const unsigned* b_pat,
     unsigned* col_nnz, int row0, int col0, float* smem)
 {
+    if constexpr (WARP_PIPE) {
+        gemm_tile_warps(A, B, C, M, N, K, a_pat, b_pat, col_nnz, row0, col0, smem);
+        return;
+    }
     float* stages = smem;
     unsigned* list_base = reinterpret_cast<unsigned*>(smem + 2 * STAGE_WORDS);
     const SkipList L = skiplist_at(list_base);
