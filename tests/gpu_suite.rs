@@ -489,6 +489,32 @@ fn api_cases<'a>() -> Vec<Case<'a>> {
             Ok(format!("{log:?}"))
         }),
     });
+    cases.push(Case {
+        name: "api relative-error-on-device".into(),
+        run: Box::new(|esmm| {
+            // The tuner's on-GPU check must agree with the host computation and catch NaN.
+            let mut rng = StdRng::seed_from_u64(5);
+            let want: Vec<f32> = (0..1001).map(|_| rng.random_range(-1.0f32..1.0)).collect();
+            let got: Vec<f32> = want.iter().map(|x| x + 1e-3 * rng.random_range(-1.0f32..1.0)).collect();
+            let s = new_stream(esmm)?;
+            let dw = s.clone_htod(&want).map_err(|e| e.to_string())?;
+            let dg = s.clone_htod(&got).map_err(|e| e.to_string())?;
+            let mut scratch = s.alloc_zeros::<f32>(1001).map_err(|e| e.to_string())?;
+            let dev = esmm.relative_error_on_device(&s, &dg, &dw, &mut scratch, 1001).map_err(|e| e.to_string())?;
+            let host = rel_frobenius_error(&got, &want.iter().map(|x| f64::from(*x)).collect::<Vec<_>>());
+            if (dev - host).abs() > 1e-3 * host {
+                return Err(format!("device {dev:e} vs host {host:e}"));
+            }
+            let mut bad = got.clone();
+            bad[500] = f32::NAN;
+            let db = s.clone_htod(&bad).map_err(|e| e.to_string())?;
+            let e = esmm.relative_error_on_device(&s, &db, &dw, &mut scratch, 1001).map_err(|e| e.to_string())?;
+            if e <= 1e-5 {
+                return Err(format!("a NaN passed the check: {e}"));
+            }
+            Ok(format!("{dev:.3e}"))
+        }),
+    });
     for math in [BlasMath::Fp32, BlasMath::Tf32] {
         cases.push(Case {
             name: format!("api cublas {math:?}"),

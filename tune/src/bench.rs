@@ -180,9 +180,14 @@ impl DeviceProblem {
 
 /// Times `f` with CUDA events on `stream`: 3 warm-up runs, then `reps` timed runs (each between
 /// its own pair of events); returns median and percentiles.
-pub fn time_runs(stream: &Arc<CudaStream>, reps: u32, mut f: impl FnMut() -> Result<()>) -> Result<Timing> {
+pub fn time_runs(stream: &Arc<CudaStream>, reps: u32, f: impl FnMut() -> Result<()>) -> Result<Timing> {
+    time_runs_after(stream, 3, reps, f)
+}
+
+/// [`time_runs`] with `warmup` untimed runs first.
+pub fn time_runs_after(stream: &Arc<CudaStream>, warmup: u32, reps: u32, mut f: impl FnMut() -> Result<()>) -> Result<Timing> {
     let ctx = stream.context();
-    for _ in 0..3 {
+    for _ in 0..warmup {
         f()?;
     }
     stream.synchronize().map_err(msg("synchronizing after warm-up"))?;

@@ -6,7 +6,7 @@
 //! fatbins with the runtime handle. Each candidate is checked against cuBLAS on the key's data
 //! before it is timed; failures are recorded, never fatal.
 
-use crate::bench::{msg, time_runs, DeviceProblem, Result};
+use crate::bench::{msg, time_runs, time_runs_after, DeviceProblem, Result};
 use crate::experiments::{make_workload, BenchConfig, WorkloadKind};
 use crate::plot::Heatmap;
 use esmm::gpu::{BlasMath, Esmm};
@@ -206,9 +206,13 @@ fn sweep_key(esmm: &Esmm, names: &[String], d: Dims, density: f64, args: &SweepA
     let host = make_workload(&cfg, d, density, density, args.seed ^ (d.m * 31 + d.n * 17 + d.k) as u64 ^ (density * 1000.0) as u64);
     let mut p = DeviceProblem::upload(esmm, &stream, host, true)?;
     let mut out = Vec::new();
-    // Reference for the checks: cuBLAS FP32 on the same data.
+    // Reference for the checks: cuBLAS FP32 on the same data, kept on the GPU; candidates are
+    // compared there (cuBLAS axpy + norms), so no output crosses to the host.
+    let len = d.m * d.n;
     p.run_cublas(esmm, &stream, BlasMath::Fp32)?;
-    let reference: Vec<f64> = stream.clone_dtoh(&p.c).map_err(msg("downloading the reference"))?.into_iter().map(f64::from).collect();
+    let mut reference = stream.alloc_zeros::<f32>(len).map_err(msg("allocating the reference"))?;
+    stream.memcpy_dtod(&p.c, &mut reference).map_err(msg("keeping the reference"))?;
+    let mut scratch = stream.alloc_zeros::<f32>(len).map_err(msg("allocating scratch"))?;
     let mut best = f64::INFINITY;
     if !done(CUBLAS_SGEMM) {
         let t = time_runs(&stream, args.reps, || p.run_cublas(esmm, &stream, BlasMath::Fp32))?;
@@ -227,26 +231,25 @@ fn sweep_key(esmm: &Esmm, names: &[String], d: Dims, density: f64, args: &SweepA
             out.push(candidate(name, status, None, Some(e)));
             continue;
         }
-        let got = match stream.clone_dtoh(&p.c) {
-            Ok(g) => g,
+        let err = match esmm.relative_error_on_device(&stream, &p.c, &reference, &mut scratch, len) {
+            Ok(e) => e,
             Err(e) => {
                 out.push(candidate(name, "launch_failed", None, Some(e.to_string())));
                 continue;
             }
         };
-        let err = esmm::reference::rel_frobenius_error(&got, &reference);
         if !(err <= 1e-5) {
             out.push(candidate(name, "wrong", None, Some(format!("relative error {err:.3e} vs cuBLAS"))));
             continue;
         }
-        let run = || p.run(esmm, &stream, Some(name), Activation::None, prepared).map(|_| ());
-        let mut run = run;
-        let first = time_runs(&stream, 3, &mut run)?;
-        if first.median_ms > args.prune * best {
-            out.push(candidate(name, "pruned", Some(first), Some(format!("slower than {:.2}× the best after 3 samples", args.prune))));
+        let mut run = || p.run(esmm, &stream, Some(name), Activation::None, prepared).map(|_| ());
+        // One probe first: candidates far slower than the best so far are dropped early.
+        let probe = time_runs_after(&stream, 1, 2, &mut run)?;
+        if probe.median_ms > args.prune * best {
+            out.push(candidate(name, "pruned", Some(probe), Some(format!("slower than {:.2}× the best after 2 samples", args.prune))));
             continue;
         }
-        let t = time_runs(&stream, args.reps, &mut run)?;
+        let t = time_runs_after(&stream, 1, args.reps, &mut run)?;
         best = best.min(t.median_ms);
         out.push(candidate(name, "ok", Some(t), None));
     }
