@@ -813,7 +813,7 @@ __device__ __forceinline__ void cursor_fill(WarpCursor& c, int* ring, int need)
 // Issues the cp.async copies of the warp's next chunk (up to BK active k; empty slots are
 // zero-filled) into `stage`; returns whether the chunk has any active k.
 __device__ __forceinline__ bool issue_chunk(WarpCursor& c, int* ring, float* stage, const float* __restrict__ A,
-    const float* __restrict__ B, int M, int N, int K, int wrow0, int wcol0)
+    const float* __restrict__ B, int M, int N, int K, int wrow0, int wcol0, bool fast)
 {
     const int lane = threadIdx.x & 31;
     cursor_fill(c, ring, BK);
@@ -826,12 +826,24 @@ __device__ __forceinline__ bool issue_chunk(WarpCursor& c, int* ring, float* sta
     // A: lane -> (row, slot); 32 / BK rows per step, consecutive lanes walk one row's k.
     constexpr int ROWS_PER_STEP = 32 / BK;
     const int r0 = lane / BK;
-    const float* a_src = A + (size_t)(wrow0 + r0) * K + k;
+    const bool slot_on = j < n;
+    if (fast) {
+        // Rows of the warp all < M and WM rows of A fit 32-bit offsets: one 32-bit offset per
+        // copy from the lane's row base, no row predicate.
+        const float* a_row = A + (size_t)(wrow0 + r0) * K;
+        const unsigned step = (unsigned)(ROWS_PER_STEP * K);
+        float* dst = As + j * WP_LD + r0;
 #pragma unroll 4
-    for (int i = 0; i < WM / ROWS_PER_STEP; ++i) {
-        const int r = r0 + i * ROWS_PER_STEP;
-        const bool on = j < n && wrow0 + r < M;
-        cp_async4(As + j * WP_LD + r, on ? a_src + (size_t)i * ROWS_PER_STEP * K : A, on);
+        for (int i = 0; i < WM / ROWS_PER_STEP; ++i)
+            cp_async4(dst + i * ROWS_PER_STEP, a_row + ((unsigned)k + (unsigned)i * step), slot_on);
+    } else {
+        const float* a_src = A + (size_t)(wrow0 + r0) * K + k;
+#pragma unroll 4
+        for (int i = 0; i < WM / ROWS_PER_STEP; ++i) {
+            const int r = r0 + i * ROWS_PER_STEP;
+            const bool on = slot_on && wrow0 + r < M;
+            cp_async4(As + j * WP_LD + r, on ? a_src + (size_t)i * ROWS_PER_STEP * K : A, on);
+        }
     }
     // B: BK rows of WN columns.
     if ((N & 3) == 0) {
@@ -878,6 +890,29 @@ __device__ __forceinline__ void compute_stage(float (&acc)[ACC], const float* st
     }
 }
 
+// The warp's main loop: PIPE_STAGES - 1 chunks in flight, one computed per step.
+__device__ __forceinline__ void warp_mainloop(float (&acc)[ACC], WarpCursor& c, int* ring, float* mine,
+    const float* __restrict__ A, const float* __restrict__ B, int M, int N, int K, int wrow0, int wcol0, int m_loc,
+    int n_loc, bool fast)
+{
+    int issued = 0;   // chunks with active k issued so far (they come first)
+#pragma unroll
+    for (int s = 0; s < PIPE_STAGES - 1; ++s) {
+        issued += issue_chunk(c, ring, mine + s * WP_STAGE, A, B, M, N, K, wrow0, wcol0, fast) ? 1 : 0;
+        cp_async_commit();
+    }
+    for (int ch = 0;; ++ch) {
+        cp_async_wait<PIPE_STAGES - 2>();
+        __syncwarp();
+        if (ch >= issued) break;
+        // The stage of chunk ch - 1 is free: every lane has passed the __syncwarp above.
+        issued += issue_chunk(c, ring, mine + ((ch + PIPE_STAGES - 1) % PIPE_STAGES) * WP_STAGE, A, B, M, N,
+                                    K, wrow0, wcol0, fast) ? 1 : 0;
+        cp_async_commit();
+        compute_stage(acc, mine + (ch % PIPE_STAGES) * WP_STAGE, m_loc, n_loc);
+    }
+}
+
 // One CTA tile, each warp on its own: cursor, cp.async ring, compute, epilogue.
 __device__ __forceinline__ void gemm_tile_warps(const float* __restrict__ A, const float* __restrict__ B,
     float* __restrict__ C, int M, int N, int K, const unsigned* a_pat, const unsigned* b_pat,
@@ -908,22 +943,9 @@ __device__ __forceinline__ void gemm_tile_warps(const float* __restrict__ A, con
     c.win_next = joint_word(c, 32);
     c.todo = __ballot_sync(0xffffffffu, c.win != 0u);
 
-    int issued = 0;   // chunks with active k issued so far (they come first)
-#pragma unroll
-    for (int s = 0; s < PIPE_STAGES - 1; ++s) {
-        issued += issue_chunk(c, ring, mine + s * WP_STAGE, A, B, M, N, K, wrow0, wcol0) ? 1 : 0;
-        cp_async_commit();
-    }
-    for (int ch = 0;; ++ch) {
-        cp_async_wait<PIPE_STAGES - 2>();
-        __syncwarp();
-        if (ch >= issued) break;
-        // The stage of chunk ch - 1 is free: every lane has passed the __syncwarp above.
-        issued += issue_chunk(c, ring, mine + ((ch + PIPE_STAGES - 1) % PIPE_STAGES) * WP_STAGE, A, B, M, N, K,
-                              wrow0, wcol0) ? 1 : 0;
-        cp_async_commit();
-        compute_stage(acc, mine + (ch % PIPE_STAGES) * WP_STAGE, m_loc, n_loc);
-    }
+    // Fast A copies: every row of the warp's block is < M and WM rows of A fit 32-bit offsets.
+    const bool fast = wrow0 + WM <= M && (unsigned long long)WM * K < (1ull << 32);
+    warp_mainloop(acc, c, ring, mine, A, B, M, N, K, wrow0, wcol0, m_loc, n_loc, fast);
     cp_async_wait<0>();
     __syncwarp();
     (void)lane;

@@ -453,6 +453,7 @@ mod tests {
         vec![
             dense(d),
             dense(KernelSpec { bk: 16, ..d }),
+            dense(KernelSpec { bk: 16, wniter: 1, tn: 8, ..d }),
             dense(preset),
             dense(narrow),
             dense(KernelSpec { bk: 16, ..narrow }),
