@@ -374,7 +374,12 @@ fn series_by_label(rows: &[Row], x: impl Fn(&Row) -> f64, y: impl Fn(&Row) -> f6
 pub fn draw(dir: &Path, experiment: &str, rows: &[Row]) -> Result<Vec<std::path::PathBuf>> {
     let err = |e: Box<dyn std::error::Error>| e.to_string();
     // Whole-call rows only: stage rows (`label:stage`) and the pattern-B pass have their own charts.
-    let gpu_rows: Vec<Row> = rows.iter().filter(|r| r.label != "pattern_b" && !r.label.contains(':')).cloned().collect();
+    // TF32 (a different precision) stays in the CSV and tables but would flatten the fp32 charts.
+    let gpu_rows: Vec<Row> = rows
+        .iter()
+        .filter(|r| r.label != "pattern_b" && r.label != "cublas_tf32" && !r.label.contains(':'))
+        .cloned()
+        .collect();
     match experiment {
         "density" => LineChart {
             title: "Fig. 1 — speedup over cuBLAS SGEMM vs density".into(),
