@@ -29,7 +29,8 @@ constexpr bool BRANCHLESS = {{ branchless }};  // skip by select instead of bran
 constexpr int ACTIVATION = {{ activation }};   // 0 none, 1 relu, 2 relu^2
 constexpr bool COL_NNZ = {{ col_nnz }};        // per-column nonzero counts of C
 constexpr bool WARP_PIPE = {{ warp_pipe }};     // per-warp cp.async pipeline (warppipe.cuh)
-constexpr int PIPE_STAGES = {{ stages }};    // cp.async ring depth of the per-warp pipeline
+constexpr bool WP_B_FAST = {{ wp_b_fast }};     // per-warp pipeline: 32-bit B copy path
+constexpr int PIPE_STAGES = {{ stages }};    // cp.async ring depth (per-warp ring, or dense CTA stages)
 constexpr unsigned SMEM_BYTES = {{ smem_bytes }}u;   // dynamic shared memory of the GEMM
 
 {% include "include/common.cuh" %}

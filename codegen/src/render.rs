@@ -7,7 +7,7 @@
 //! parameters. The shared-memory size is computed here and checked by a `static_assert` in the
 //! rendered code, so [`launches`] and the kernel can never disagree. This module also picks each
 //! variant's main loop (the per-warp cp.async pipeline of `warppipe.cuh`, or the CTA pipeline)
-//! and the per-warp ring depth; docs/KERNELS.md describes both and their measured numbers.
+//! and the ring depth (per-warp ring, or the dense kernels' CTA stage ring); docs/KERNELS.md describes both and their measured numbers.
 
 use askama::Template;
 use esmm_spec::{Activation, ElemType, GridRule, KernelSpec, Launch, Preprocess, SkipStyle, Sparsity, Stage};
@@ -49,6 +49,7 @@ struct EsmmTemplate {
     smem_bytes: u32,
     stages: u32,
     warp_pipe: bool,
+    wp_b_fast: bool,
     separate_a: bool,
     separate_b: bool,
 }
@@ -123,8 +124,12 @@ fn warp_pipe_budget(spec: &KernelSpec) -> u32 {
 
 /// Depth of the per-warp cp.async ring: the deepest of 4, 3, 2 stages that fits the budget
 /// (2 otherwise; `validate` then rejects the spec if even that exceeds an architecture's limit).
-/// Unused (2) by the other variants.
+/// Dense kernels: the depth of their CTA stage ring (`dense_stages`). Unused (2) by the sparse
+/// CTA pipeline.
 fn pipe_stages(spec: &KernelSpec) -> u32 {
+    if !is_sparse(spec) {
+        return dense_stages(spec);
+    }
     if !warp_pipe(spec) {
         return 2;
     }
@@ -135,22 +140,57 @@ fn pipe_stages(spec: &KernelSpec) -> u32 {
         .unwrap_or(2)
 }
 
+/// Words of one CTA-pipeline stage: transposed, padded A tile; B tile; per-slot pattern bits
+/// (sparse only). `STAGE_WORDS` in `common.cuh`.
+fn cta_stage_words(spec: &KernelSpec) -> u32 {
+    spec.bk * (spec.bm + 4) + spec.bk * spec.bn + if is_sparse(spec) { 2 * spec.bk } else { 0 }
+}
+
+/// Whether a dense kernel runs the cp.async ring of CTA stages (`DENSE_ASYNC` in `gemm.cuh`):
+/// bk >= 16 (measured: the bk=8 tiles are slower with it and spill 36-64 B) and A copies that map
+/// threads to (row, slot) in whole rounds. Other dense kernels keep the register-staged double
+/// buffer.
+fn dense_async(spec: &KernelSpec) -> bool {
+    let threads = spec.threads();
+    !is_sparse(spec) && spec.bk >= 16 && threads % spec.bk == 0 && (spec.bm * spec.bk) % threads == 0
+}
+
+/// Whether the per-warp pipeline takes its 32-bit B copy path (`WP_B_FAST` in `warppipe.cuh`):
+/// only for the configuration where it was measured faster and spill-free (joint, bk 8, 8x4
+/// thread tiles, no column counts). Elsewhere the extra per-lane column base spilled 12-40 B
+/// under the 128-register cap (t1x8, t8x8, bk 16, B-only, col_nnz variants; ptxas sm_90).
+fn wp_b_fast(spec: &KernelSpec) -> bool {
+    warp_pipe(spec)
+        && spec.sparsity == Sparsity::Joint
+        && spec.bk == 8
+        && spec.tm == 8
+        && spec.tn == 4
+        && !spec.col_nnz
+        && 32 % (spec.wn / 4) == 0
+}
+
+/// Depth of the dense kernels' stage ring (`gemm.cuh`): 3 when the cp.async ring applies and
+/// fits the same budget as the per-warp ring, else 2.
+fn dense_stages(spec: &KernelSpec) -> u32 {
+    if dense_async(spec) && 4 * 3 * cta_stage_words(spec) <= warp_pipe_budget(spec) { 3 } else { 2 }
+}
+
 /// Dynamic shared memory of the GEMM kernel in bytes. Per-warp pipeline: per warp, the ring of
-/// stages (transposed, padded A; B) and 64 pending k. Otherwise: two pipeline stages
-/// (transposed, padded A tile; B tile; per-slot pattern bits) plus, for sparse kernels, the skip
-/// list. Must match `SMEM_BYTES`'s `static_assert` in `templates/include/common.cuh`.
+/// stages (transposed, padded A; B) and 64 pending k. Dense: `dense_stages` CTA stages
+/// (transposed, padded A tile; B tile). Sparse CTA pipeline: two stages (plus per-slot pattern
+/// bits) and the skip list. Must match `SMEM_BYTES`'s `static_assert` in `templates/include/common.cuh`.
 fn gemm_smem_bytes(spec: &KernelSpec) -> u32 {
     if warp_pipe(spec) {
         return 4 * (spec.threads() / 32) * warp_pipe_words(spec, pipe_stages(spec));
     }
-    let sparse = is_sparse(spec);
-    let stage = spec.bk * (spec.bm + 4) + spec.bk * spec.bn + if sparse { 2 * spec.bk } else { 0 };
-    let list = if sparse {
+    let stage = cta_stage_words(spec);
+    if !is_sparse(spec) {
+        return 4 * dense_stages(spec) * stage;
+    }
+    let list = {
         let nrb = if spec.sparsity.uses_a_pattern() { blocks_touched(spec.bm, spec.a_granularity) } else { 1 };
         let ncb = if spec.sparsity.uses_b_pattern() { blocks_touched(spec.bn, spec.b_granularity) } else { 1 };
         SEG_K * 2 + SEG_WORDS * (nrb + ncb) + SEG_WORDS + SEG_WORDS + 1 + SEG_K / 2
-    } else {
-        0
     };
     4 * (2 * stage + list)
 }
@@ -282,6 +322,7 @@ pub fn render_variant(spec: &KernelSpec) -> Result<String, String> {
         smem_bytes: gemm_smem_bytes(spec),
         stages: pipe_stages(spec),
         warp_pipe: warp_pipe(spec),
+        wp_b_fast: wp_b_fast(spec),
         separate_a: sparse && spec.preprocess == Preprocess::Separate && a_sparse,
         separate_b: sparse && spec.preprocess == Preprocess::Separate && b_sparse,
     };
@@ -389,6 +430,30 @@ mod tests {
         assert_eq!(l[2].grid, GridRule::Tiles { bm: 128, bn: 128 });
         let text = render_variant(&s).unwrap();
         assert!(text.contains("_pattern_a(") && text.contains("_pattern_b("));
+    }
+
+    #[test]
+    fn dense_ring_depth_and_smem() {
+        let dense = KernelSpec {
+            sparsity: Sparsity::Dense,
+            a_granularity: 0,
+            b_granularity: 0,
+            preprocess: Preprocess::None,
+            bk: 16,
+            ..default_joint()
+        };
+        // 256 threads, bk 16: the cp.async ring, 3 stages of (16 x 132 + 16 x 128) words.
+        assert!(dense_async(&dense));
+        assert_eq!(pipe_stages(&dense), 3);
+        assert_eq!(launches(&dense)[0].dynamic_smem, 4 * 3 * (16 * 132 + 16 * 128));
+        let text = render_variant(&dense).unwrap();
+        assert!(text.contains("PIPE_STAGES = 3;"));
+        // bk not dividing the thread count: the register-staged double buffer, 2 stages.
+        let odd = KernelSpec { bk: 12, ..dense };
+        assert!(!dense_async(&odd));
+        assert_eq!(pipe_stages(&odd), 2);
+        assert_eq!(launches(&odd)[0].dynamic_smem, 4 * 2 * (12 * 132 + 12 * 128));
+        assert!(render_variant(&odd).unwrap().contains("PIPE_STAGES = 2;"));
     }
 
     #[test]

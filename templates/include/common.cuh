@@ -49,7 +49,8 @@ constexpr int WP_B = BK * WN;
 constexpr int WP_STAGE = WP_A + WP_B;
 constexpr int WP_RING = 64;                      // >= BK - 1 + 32 pending k values
 constexpr int WP_WARP_WORDS = PIPE_STAGES * WP_STAGE + WP_RING;
-static_assert(4u * (WARP_PIPE ? NWARPS * WP_WARP_WORDS : 2 * STAGE_WORDS + LIST_WORDS) == SMEM_BYTES,
+static_assert(4u * (WARP_PIPE ? NWARPS * WP_WARP_WORDS
+                          : (SPARSE ? 2 * STAGE_WORDS + LIST_WORDS : PIPE_STAGES * STAGE_WORDS)) == SMEM_BYTES,
               "shared-memory size disagrees with the generator");
 
 constexpr int GROUP_M = 8;               // tile rows per rasterisation group (L2 reuse)

@@ -35,9 +35,15 @@ __device__ __forceinline__ unsigned scan_b_word(const float* __restrict__ B, int
     const int k0 = w * 32;
     const int nk = min(32, K - k0);
     const float* p = B + (size_t)k0 * N + c;
+    // 32 loads in flight; addresses as 32-bit offsets from the lane's column (64-bit address
+    // per load spilled under the 128-register cap of the one-launch kernels).
+    const bool narrow = (unsigned long long)32 * N < (1ull << 32);
     float v[32];
 #pragma unroll
-    for (int kk = 0; kk < 32; ++kk) v[kk] = (column && kk < nk) ? __ldg(p + (size_t)kk * N) : 0.0f;
+    for (int kk = 0; kk < 32; ++kk) {
+        const bool on = column && kk < nk;
+        v[kk] = on ? __ldg(narrow ? p + (unsigned)kk * (unsigned)N : p + (size_t)kk * N) : 0.0f;
+    }
     unsigned bits = 0;
 #pragma unroll
     for (int kk = 0; kk < 32; ++kk) {
@@ -49,7 +55,7 @@ __device__ __forceinline__ unsigned scan_b_word(const float* __restrict__ B, int
 
 // Whole-grid extraction inside the GEMM kernel (phase 1 of a one-launch variant): every warp of
 // the grid takes (word, row block) items of A and (word, 32-column group) items of B in turn.
-__device__ __forceinline__ void extract_patterns(const float* __restrict__ A, const float* __restrict__ B,
+__device__ __noinline__ void extract_patterns(const float* __restrict__ A, const float* __restrict__ B,
     int M, int N, int K, unsigned* a_pat, unsigned* b_pat)
 {
     const int lane = threadIdx.x & 31;

@@ -33,31 +33,33 @@ template <int PENDING>
 __device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(PENDING) : "memory"); }
 
 // The warp's cursor over its joint pattern words: a window of 32 words (lane t holds word
-// w_base + t), the next window prefetched, and a ring of active k not yet issued.
+// w_base + t), the next window prefetched, and a ring of active k not yet issued. Pattern rows
+// are 32-bit word offsets from the kernel's pattern pointers (no 64-bit cursor registers).
 struct WarpCursor {
-    const unsigned* pa;    // the warp's A pattern row (a_pat + rb * kw), null when A is dense
-    const unsigned* pb;    // the warp's B pattern row, null when B is dense
-    bool live;             // the warp's block lies inside C
-    int kw, K;
+    unsigned pa_off;       // the warp's A pattern row: a_pat + pa_off (unused when A is dense)
+    unsigned pb_off;       // the warp's B pattern row: b_pat + pb_off (unused when B is dense)
+    int kw;                // pattern words per row; 0 when the warp's block lies outside C
     int w_base;            // first word of the current window
     unsigned win, win_next;
     unsigned todo;         // words of the window not yet appended that have active k
     int head, tail;        // ring positions (monotonic)
 };
 
-__device__ __forceinline__ unsigned joint_word(const WarpCursor& c, int w)
+__device__ __forceinline__ unsigned joint_word(const WarpCursor& c, int w, const unsigned* a_pat,
+    const unsigned* b_pat, int K)
 {
     const int lane = threadIdx.x & 31;
     const int word = w + lane;
-    if (!c.live || word >= c.kw) return 0u;
-    unsigned v = valid_bits(c.K, word);
-    if constexpr (A_SPARSE) v &= load_pattern(c.pa + word);
-    if constexpr (B_SPARSE) v &= load_pattern(c.pb + word);
+    if (word >= c.kw) return 0u;
+    unsigned v = valid_bits(K, word);
+    if constexpr (A_SPARSE) v &= load_pattern(a_pat + (c.pa_off + (unsigned)word));
+    if constexpr (B_SPARSE) v &= load_pattern(b_pat + (c.pb_off + (unsigned)word));
     return v;
 }
 
 // Appends active k to the ring until it holds `need` or the pattern is exhausted.
-__device__ __forceinline__ void cursor_fill(WarpCursor& c, int* ring, int need)
+__device__ __forceinline__ void cursor_fill(WarpCursor& c, int* ring, int need, const unsigned* a_pat,
+    const unsigned* b_pat, int K)
 {
     const int lane = threadIdx.x & 31;
     while (c.tail - c.head < need) {
@@ -66,7 +68,7 @@ __device__ __forceinline__ void cursor_fill(WarpCursor& c, int* ring, int need)
             c.w_base += 32;
             c.win = c.win_next;
             c.todo = __ballot_sync(0xffffffffu, c.win != 0u);
-            c.win_next = joint_word(c, c.w_base + 32);
+            c.win_next = joint_word(c, c.w_base + 32, a_pat, b_pat, K);
             continue;
         }
         const int t = __ffs(c.todo) - 1;
@@ -78,13 +80,21 @@ __device__ __forceinline__ void cursor_fill(WarpCursor& c, int* ring, int need)
     __syncwarp();
 }
 
+// B fast path (render.rs `wp_b_fast`: only where it fits the registers): each lane's float4
+// column is the same in every copy of a chunk.
+static_assert(!WP_B_FAST || 32 % (WN / 4) == 0, "a lane's B column must be fixed within a chunk");
+
 // Issues the cp.async copies of the warp's next chunk (up to BK active k; empty slots are
 // zero-filled) into `stage`; returns whether the chunk has any active k.
+// `fast`: every row and column of the warp's block lies inside C, N % 4 == 0, and WM rows of A
+// and all K rows of B fit 32-bit element offsets; `a_row` / `b_col` are then the lane's A row
+// base (row wrow0 + lane / BK) and B column base (column wcol0 + 4 * (lane % (WN / 4))).
 __device__ __forceinline__ bool issue_chunk(WarpCursor& c, int* ring, float* stage, const float* __restrict__ A,
-    const float* __restrict__ B, int M, int N, int K, int wrow0, int wcol0, bool fast)
+    const float* __restrict__ B, const unsigned* a_pat, const unsigned* b_pat, int M, int N, int K, int wrow0,
+    int wcol0, bool fast, const float* a_row, const float* b_col)
 {
     const int lane = threadIdx.x & 31;
-    cursor_fill(c, ring, BK);
+    cursor_fill(c, ring, BK, a_pat, b_pat, K);
     const int n = min(BK, c.tail - c.head);
     const int j = lane % BK;                      // this lane's slot
     const int k = j < n ? ring[(c.head + j) & (WP_RING - 1)] : 0;
@@ -96,14 +106,24 @@ __device__ __forceinline__ bool issue_chunk(WarpCursor& c, int* ring, float* sta
     const int r0 = lane / BK;
     const bool slot_on = j < n;
     if (fast) {
-        // Rows of the warp all < M and WM rows of A fit 32-bit offsets: one 32-bit offset per
-        // copy from the lane's row base, no row predicate.
-        const float* a_row = A + (size_t)(wrow0 + r0) * K;
+        // One 32-bit offset per copy from the lane's row / column base, no row or column predicate.
         const unsigned step = (unsigned)(ROWS_PER_STEP * K);
         float* dst = As + j * WP_LD + r0;
 #pragma unroll 4
         for (int i = 0; i < WM / ROWS_PER_STEP; ++i)
             cp_async4(dst + i * ROWS_PER_STEP, a_row + ((unsigned)k + (unsigned)i * step), slot_on);
+        if constexpr (WP_B_FAST) {
+            constexpr int UNITS = BK * WN / 4;
+            constexpr int ROWS_PER_COPY = 32 / (WN / 4);
+            const int jr0 = lane / (WN / 4), c4 = (lane % (WN / 4)) * 4;
+#pragma unroll
+            for (int i = 0; i < UNITS / 32; ++i) {
+                const int jr = jr0 + i * ROWS_PER_COPY;
+                const int kr = __shfl_sync(0xffffffffu, k, jr % BK);
+                cp_async16(Bs + jr * WN + c4, b_col + (unsigned)kr * (unsigned)N, jr < n);
+            }
+            return n > 0;
+        }
     } else {
         const float* a_src = A + (size_t)(wrow0 + r0) * K + k;
 #pragma unroll 4
@@ -160,13 +180,14 @@ __device__ __forceinline__ void compute_stage(float (&acc)[ACC], const float* st
 
 // The warp's main loop: PIPE_STAGES - 1 chunks in flight, one computed per step.
 __device__ __forceinline__ void warp_mainloop(float (&acc)[ACC], WarpCursor& c, int* ring, float* mine,
-    const float* __restrict__ A, const float* __restrict__ B, int M, int N, int K, int wrow0, int wcol0, int m_loc,
-    int n_loc, bool fast)
+    const float* __restrict__ A, const float* __restrict__ B, const unsigned* a_pat, const unsigned* b_pat, int M,
+    int N, int K, int wrow0, int wcol0, int m_loc, int n_loc, bool fast, const float* a_row, const float* b_col)
 {
     int issued = 0;   // chunks with active k issued so far (they come first)
 #pragma unroll
     for (int s = 0; s < PIPE_STAGES - 1; ++s) {
-        issued += issue_chunk(c, ring, mine + s * WP_STAGE, A, B, M, N, K, wrow0, wcol0, fast) ? 1 : 0;
+        issued += issue_chunk(c, ring, mine + s * WP_STAGE, A, B, a_pat, b_pat, M, N, K, wrow0, wcol0, fast, a_row,
+                      b_col) ? 1 : 0;
         cp_async_commit();
     }
     for (int ch = 0;; ++ch) {
@@ -174,8 +195,8 @@ __device__ __forceinline__ void warp_mainloop(float (&acc)[ACC], WarpCursor& c, 
         __syncwarp();
         if (ch >= issued) break;
         // The stage of chunk ch - 1 is free: every lane has passed the __syncwarp above.
-        issued += issue_chunk(c, ring, mine + ((ch + PIPE_STAGES - 1) % PIPE_STAGES) * WP_STAGE, A, B, M, N,
-                                    K, wrow0, wcol0, fast) ? 1 : 0;
+        issued += issue_chunk(c, ring, mine + ((ch + PIPE_STAGES - 1) % PIPE_STAGES) * WP_STAGE, A, B, a_pat,
+                      b_pat, M, N, K, wrow0, wcol0, fast, a_row, b_col) ? 1 : 0;
         cp_async_commit();
         compute_stage(acc, mine + (ch % PIPE_STAGES) * WP_STAGE, m_loc, n_loc);
     }
@@ -199,23 +220,24 @@ __device__ __forceinline__ void gemm_tile_warps(const float* __restrict__ A, con
     for (int i = 0; i < ACC; ++i) acc[i] = 0.0f;
 
     WarpCursor c;
-    c.kw = ceil_div(K, 32);
-    c.K = K;
-    c.live = wrow0 < M && wcol0 < N;
-    c.pa = A_SPARSE ? a_pat + (size_t)(wrow0 / GA) * c.kw : nullptr;
-    c.pb = B_SPARSE ? b_pat + (size_t)(wcol0 / GB) * c.kw : nullptr;
+    const int kw = ceil_div(K, 32);
+    c.kw = wrow0 < M && wcol0 < N ? kw : 0;
+    c.pa_off = A_SPARSE ? (unsigned)(wrow0 / GA) * (unsigned)kw : 0u;
+    c.pb_off = B_SPARSE ? (unsigned)(wcol0 / GB) * (unsigned)kw : 0u;
     c.w_base = 0;
     c.head = 0;
     c.tail = 0;
-    c.win = joint_word(c, 0);
-    c.win_next = joint_word(c, 32);
+    c.win = joint_word(c, 0, a_pat, b_pat, K);
+    c.win_next = joint_word(c, 32, a_pat, b_pat, K);
     c.todo = __ballot_sync(0xffffffffu, c.win != 0u);
 
-    // Fast A copies: every row of the warp's block is < M and WM rows of A fit 32-bit offsets.
-    const bool fast = wrow0 + WM <= M && (unsigned long long)WM * K < (1ull << 32);
-    warp_mainloop(acc, c, ring, mine, A, B, M, N, K, wrow0, wcol0, m_loc, n_loc, fast);
+    // Fast copies: the warp's block lies inside C and every copy offset fits 32 bits.
+    const bool fast = wrow0 + WM <= M && (unsigned long long)WM * K < (1ull << 32)
+        && (!WP_B_FAST || ((N & 3) == 0 && wcol0 + WN <= N && (unsigned long long)K * N < (1ull << 32)));
+    const float* a_row = A + (size_t)(wrow0 + lane / BK) * K;
+    const float* b_col = B + wcol0 + (lane % (WN / 4)) * 4;
+    warp_mainloop(acc, c, ring, mine, A, B, a_pat, b_pat, M, N, K, wrow0, wcol0, m_loc, n_loc, fast, a_row, b_col);
     cp_async_wait<0>();
     __syncwarp();
-    (void)lane;
     store_tile(acc, C, M, N, row0, col0, P, col_nnz);
 }
