@@ -31,7 +31,8 @@ constexpr bool BRANCHLESS = false;  // skip by select instead of branch
 constexpr int ACTIVATION = 2;   // 0 none, 1 relu, 2 relu^2
 constexpr bool COL_NNZ = false;        // per-column nonzero counts of C
 constexpr bool WARP_PIPE = true;     // per-warp cp.async pipeline (warppipe.cuh)
-constexpr int PIPE_STAGES = 3;    // cp.async ring depth of the per-warp pipeline
+constexpr bool WP_B_FAST = true;     // per-warp pipeline: 32-bit B copy path
+constexpr int PIPE_STAGES = 3;    // cp.async ring depth (per-warp ring, or dense CTA stages)
 constexpr unsigned SMEM_BYTES = 78848u;   // dynamic shared memory of the GEMM
 
 // ---- derived geometry (common.cuh) -----------------------------------------------------------
@@ -85,7 +86,8 @@ constexpr int WP_B = BK * WN;
 constexpr int WP_STAGE = WP_A + WP_B;
 constexpr int WP_RING = 64;                      // >= BK - 1 + 32 pending k values
 constexpr int WP_WARP_WORDS = PIPE_STAGES * WP_STAGE + WP_RING;
-static_assert(4u * (WARP_PIPE ? NWARPS * WP_WARP_WORDS : 2 * STAGE_WORDS + LIST_WORDS) == SMEM_BYTES,
+static_assert(4u * (WARP_PIPE ? NWARPS * WP_WARP_WORDS
+                          : (SPARSE ? 2 * STAGE_WORDS + LIST_WORDS : PIPE_STAGES * STAGE_WORDS)) == SMEM_BYTES,
               "shared-memory size disagrees with the generator");
 
 constexpr int GROUP_M = 8;               // tile rows per rasterisation group (L2 reuse)
@@ -172,9 +174,15 @@ __device__ __forceinline__ unsigned scan_b_word(const float* __restrict__ B, int
     const int k0 = w * 32;
     const int nk = min(32, K - k0);
     const float* p = B + (size_t)k0 * N + c;
+    // 32 loads in flight; addresses as 32-bit offsets from the lane's column (64-bit address
+    // per load spilled under the 128-register cap of the one-launch kernels).
+    const bool narrow = (unsigned long long)32 * N < (1ull << 32);
     float v[32];
 #pragma unroll
-    for (int kk = 0; kk < 32; ++kk) v[kk] = (column && kk < nk) ? __ldg(p + (size_t)kk * N) : 0.0f;
+    for (int kk = 0; kk < 32; ++kk) {
+        const bool on = column && kk < nk;
+        v[kk] = on ? __ldg(narrow ? p + (unsigned)kk * (unsigned)N : p + (size_t)kk * N) : 0.0f;
+    }
     unsigned bits = 0;
 #pragma unroll
     for (int kk = 0; kk < 32; ++kk) {
@@ -186,7 +194,7 @@ __device__ __forceinline__ unsigned scan_b_word(const float* __restrict__ B, int
 
 // Whole-grid extraction inside the GEMM kernel (phase 1 of a one-launch variant): every warp of
 // the grid takes (word, row block) items of A and (word, 32-column group) items of B in turn.
-__device__ __forceinline__ void extract_patterns(const float* __restrict__ A, const float* __restrict__ B,
+__device__ __noinline__ void extract_patterns(const float* __restrict__ A, const float* __restrict__ B,
     int M, int N, int K, unsigned* a_pat, unsigned* b_pat)
 {
     const int lane = threadIdx.x & 31;
@@ -765,31 +773,33 @@ template <int PENDING>
 __device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(PENDING) : "memory"); }
 
 // The warp's cursor over its joint pattern words: a window of 32 words (lane t holds word
-// w_base + t), the next window prefetched, and a ring of active k not yet issued.
+// w_base + t), the next window prefetched, and a ring of active k not yet issued. Pattern rows
+// are 32-bit word offsets from the kernel's pattern pointers (no 64-bit cursor registers).
 struct WarpCursor {
-    const unsigned* pa;    // the warp's A pattern row (a_pat + rb * kw), null when A is dense
-    const unsigned* pb;    // the warp's B pattern row, null when B is dense
-    bool live;             // the warp's block lies inside C
-    int kw, K;
+    unsigned pa_off;       // the warp's A pattern row: a_pat + pa_off (unused when A is dense)
+    unsigned pb_off;       // the warp's B pattern row: b_pat + pb_off (unused when B is dense)
+    int kw;                // pattern words per row; 0 when the warp's block lies outside C
     int w_base;            // first word of the current window
     unsigned win, win_next;
     unsigned todo;         // words of the window not yet appended that have active k
     int head, tail;        // ring positions (monotonic)
 };
 
-__device__ __forceinline__ unsigned joint_word(const WarpCursor& c, int w)
+__device__ __forceinline__ unsigned joint_word(const WarpCursor& c, int w, const unsigned* a_pat,
+    const unsigned* b_pat, int K)
 {
     const int lane = threadIdx.x & 31;
     const int word = w + lane;
-    if (!c.live || word >= c.kw) return 0u;
-    unsigned v = valid_bits(c.K, word);
-    if constexpr (A_SPARSE) v &= load_pattern(c.pa + word);
-    if constexpr (B_SPARSE) v &= load_pattern(c.pb + word);
+    if (word >= c.kw) return 0u;
+    unsigned v = valid_bits(K, word);
+    if constexpr (A_SPARSE) v &= load_pattern(a_pat + (c.pa_off + (unsigned)word));
+    if constexpr (B_SPARSE) v &= load_pattern(b_pat + (c.pb_off + (unsigned)word));
     return v;
 }
 
 // Appends active k to the ring until it holds `need` or the pattern is exhausted.
-__device__ __forceinline__ void cursor_fill(WarpCursor& c, int* ring, int need)
+__device__ __forceinline__ void cursor_fill(WarpCursor& c, int* ring, int need, const unsigned* a_pat,
+    const unsigned* b_pat, int K)
 {
     const int lane = threadIdx.x & 31;
     while (c.tail - c.head < need) {
@@ -798,7 +808,7 @@ __device__ __forceinline__ void cursor_fill(WarpCursor& c, int* ring, int need)
             c.w_base += 32;
             c.win = c.win_next;
             c.todo = __ballot_sync(0xffffffffu, c.win != 0u);
-            c.win_next = joint_word(c, c.w_base + 32);
+            c.win_next = joint_word(c, c.w_base + 32, a_pat, b_pat, K);
             continue;
         }
         const int t = __ffs(c.todo) - 1;
@@ -810,13 +820,21 @@ __device__ __forceinline__ void cursor_fill(WarpCursor& c, int* ring, int need)
     __syncwarp();
 }
 
+// B fast path (render.rs `wp_b_fast`: only where it fits the registers): each lane's float4
+// column is the same in every copy of a chunk.
+static_assert(!WP_B_FAST || 32 % (WN / 4) == 0, "a lane's B column must be fixed within a chunk");
+
 // Issues the cp.async copies of the warp's next chunk (up to BK active k; empty slots are
 // zero-filled) into `stage`; returns whether the chunk has any active k.
+// `fast`: every row and column of the warp's block lies inside C, N % 4 == 0, and WM rows of A
+// and all K rows of B fit 32-bit element offsets; `a_row` / `b_col` are then the lane's A row
+// base (row wrow0 + lane / BK) and B column base (column wcol0 + 4 * (lane % (WN / 4))).
 __device__ __forceinline__ bool issue_chunk(WarpCursor& c, int* ring, float* stage, const float* __restrict__ A,
-    const float* __restrict__ B, int M, int N, int K, int wrow0, int wcol0, bool fast)
+    const float* __restrict__ B, const unsigned* a_pat, const unsigned* b_pat, int M, int N, int K, int wrow0,
+    int wcol0, bool fast, const float* a_row, const float* b_col)
 {
     const int lane = threadIdx.x & 31;
-    cursor_fill(c, ring, BK);
+    cursor_fill(c, ring, BK, a_pat, b_pat, K);
     const int n = min(BK, c.tail - c.head);
     const int j = lane % BK;                      // this lane's slot
     const int k = j < n ? ring[(c.head + j) & (WP_RING - 1)] : 0;
@@ -828,14 +846,24 @@ __device__ __forceinline__ bool issue_chunk(WarpCursor& c, int* ring, float* sta
     const int r0 = lane / BK;
     const bool slot_on = j < n;
     if (fast) {
-        // Rows of the warp all < M and WM rows of A fit 32-bit offsets: one 32-bit offset per
-        // copy from the lane's row base, no row predicate.
-        const float* a_row = A + (size_t)(wrow0 + r0) * K;
+        // One 32-bit offset per copy from the lane's row / column base, no row or column predicate.
         const unsigned step = (unsigned)(ROWS_PER_STEP * K);
         float* dst = As + j * WP_LD + r0;
 #pragma unroll 4
         for (int i = 0; i < WM / ROWS_PER_STEP; ++i)
             cp_async4(dst + i * ROWS_PER_STEP, a_row + ((unsigned)k + (unsigned)i * step), slot_on);
+        if constexpr (WP_B_FAST) {
+            constexpr int UNITS = BK * WN / 4;
+            constexpr int ROWS_PER_COPY = 32 / (WN / 4);
+            const int jr0 = lane / (WN / 4), c4 = (lane % (WN / 4)) * 4;
+#pragma unroll
+            for (int i = 0; i < UNITS / 32; ++i) {
+                const int jr = jr0 + i * ROWS_PER_COPY;
+                const int kr = __shfl_sync(0xffffffffu, k, jr % BK);
+                cp_async16(Bs + jr * WN + c4, b_col + (unsigned)kr * (unsigned)N, jr < n);
+            }
+            return n > 0;
+        }
     } else {
         const float* a_src = A + (size_t)(wrow0 + r0) * K + k;
 #pragma unroll 4
@@ -892,13 +920,14 @@ __device__ __forceinline__ void compute_stage(float (&acc)[ACC], const float* st
 
 // The warp's main loop: PIPE_STAGES - 1 chunks in flight, one computed per step.
 __device__ __forceinline__ void warp_mainloop(float (&acc)[ACC], WarpCursor& c, int* ring, float* mine,
-    const float* __restrict__ A, const float* __restrict__ B, int M, int N, int K, int wrow0, int wcol0, int m_loc,
-    int n_loc, bool fast)
+    const float* __restrict__ A, const float* __restrict__ B, const unsigned* a_pat, const unsigned* b_pat, int M,
+    int N, int K, int wrow0, int wcol0, int m_loc, int n_loc, bool fast, const float* a_row, const float* b_col)
 {
     int issued = 0;   // chunks with active k issued so far (they come first)
 #pragma unroll
     for (int s = 0; s < PIPE_STAGES - 1; ++s) {
-        issued += issue_chunk(c, ring, mine + s * WP_STAGE, A, B, M, N, K, wrow0, wcol0, fast) ? 1 : 0;
+        issued += issue_chunk(c, ring, mine + s * WP_STAGE, A, B, a_pat, b_pat, M, N, K, wrow0, wcol0, fast, a_row,
+                      b_col) ? 1 : 0;
         cp_async_commit();
     }
     for (int ch = 0;; ++ch) {
@@ -906,8 +935,8 @@ __device__ __forceinline__ void warp_mainloop(float (&acc)[ACC], WarpCursor& c, 
         __syncwarp();
         if (ch >= issued) break;
         // The stage of chunk ch - 1 is free: every lane has passed the __syncwarp above.
-        issued += issue_chunk(c, ring, mine + ((ch + PIPE_STAGES - 1) % PIPE_STAGES) * WP_STAGE, A, B, M, N,
-                                    K, wrow0, wcol0, fast) ? 1 : 0;
+        issued += issue_chunk(c, ring, mine + ((ch + PIPE_STAGES - 1) % PIPE_STAGES) * WP_STAGE, A, B, a_pat,
+                      b_pat, M, N, K, wrow0, wcol0, fast, a_row, b_col) ? 1 : 0;
         cp_async_commit();
         compute_stage(acc, mine + (ch % PIPE_STAGES) * WP_STAGE, m_loc, n_loc);
     }
@@ -931,35 +960,141 @@ __device__ __forceinline__ void gemm_tile_warps(const float* __restrict__ A, con
     for (int i = 0; i < ACC; ++i) acc[i] = 0.0f;
 
     WarpCursor c;
-    c.kw = ceil_div(K, 32);
-    c.K = K;
-    c.live = wrow0 < M && wcol0 < N;
-    c.pa = A_SPARSE ? a_pat + (size_t)(wrow0 / GA) * c.kw : nullptr;
-    c.pb = B_SPARSE ? b_pat + (size_t)(wcol0 / GB) * c.kw : nullptr;
+    const int kw = ceil_div(K, 32);
+    c.kw = wrow0 < M && wcol0 < N ? kw : 0;
+    c.pa_off = A_SPARSE ? (unsigned)(wrow0 / GA) * (unsigned)kw : 0u;
+    c.pb_off = B_SPARSE ? (unsigned)(wcol0 / GB) * (unsigned)kw : 0u;
     c.w_base = 0;
     c.head = 0;
     c.tail = 0;
-    c.win = joint_word(c, 0);
-    c.win_next = joint_word(c, 32);
+    c.win = joint_word(c, 0, a_pat, b_pat, K);
+    c.win_next = joint_word(c, 32, a_pat, b_pat, K);
     c.todo = __ballot_sync(0xffffffffu, c.win != 0u);
 
-    // Fast A copies: every row of the warp's block is < M and WM rows of A fit 32-bit offsets.
-    const bool fast = wrow0 + WM <= M && (unsigned long long)WM * K < (1ull << 32);
-    warp_mainloop(acc, c, ring, mine, A, B, M, N, K, wrow0, wcol0, m_loc, n_loc, fast);
+    // Fast copies: the warp's block lies inside C and every copy offset fits 32 bits.
+    const bool fast = wrow0 + WM <= M && (unsigned long long)WM * K < (1ull << 32)
+        && (!WP_B_FAST || ((N & 3) == 0 && wcol0 + WN <= N && (unsigned long long)K * N < (1ull << 32)));
+    const float* a_row = A + (size_t)(wrow0 + lane / BK) * K;
+    const float* b_col = B + wcol0 + (lane % (WN / 4)) * 4;
+    warp_mainloop(acc, c, ring, mine, A, B, a_pat, b_pat, M, N, K, wrow0, wcol0, m_loc, n_loc, fast, a_row, b_col);
     cp_async_wait<0>();
     __syncwarp();
-    (void)lane;
     store_tile(acc, C, M, N, row0, col0, P, col_nnz);
 }
 
 // ---- the GEMM kernel body (gemm.cuh) ---------------------------------------------------------------
-// One CTA tile: double-buffered pipeline over chunks (dense: every k; sparse: the skip list).
+// Dense kernels: a PIPE_STAGES-deep cp.async ring of CTA stages (no register staging), one
+// __syncthreads per chunk. A goes as 4-byte copies straight into the transposed stage (thread ->
+// (row, slot), consecutive threads walk one row's k), B as 16-byte row copies (4-byte when
+// N % 4 != 0). Rows >= M, columns >= N and k >= K are zero-filled (src-size 0).
+// Dense kernels whose A copies map threads to (row, slot) in whole rounds (render.rs:
+// `dense_async`); other dense kernels keep the register-staged double buffer below.
+constexpr bool DENSE_ASYNC = !SPARSE && BK >= 16 && THREADS % BK == 0 && (BM * BK) % THREADS == 0;
+
+// `fast`: the tile lies inside C, K % BK == 0, N % 4 == 0 and every offset fits 32 bits; then
+// `a_thr` / `b_thr` are the thread's A (row, slot) and B (row, column) bases at k = 0.
+__device__ __forceinline__ void issue_dense_chunk(float* stage, const float* __restrict__ A,
+    const float* __restrict__ B, int M, int N, int K, int row0, int col0, int k0, bool fast, const float* a_thr,
+    const float* b_thr)
+{
+    const int tid = threadIdx.x;
+    float* As = stage;
+    float* Bs = stage + STAGE_A;
+    constexpr int ROWS_PER_STEP = THREADS / BK;
+    const int j = tid % BK, r0 = tid / BK;
+    constexpr int UNITS = BK * BN / 4;
+    constexpr int KROWS_PER_STEP = THREADS / (BN / 4);
+    if (fast) {
+        const unsigned a_step = (unsigned)(ROWS_PER_STEP * K);
+#pragma unroll
+        for (int i = 0; i < BM / ROWS_PER_STEP; ++i)
+            cp_async4(As + j * AS_LD + r0 + i * ROWS_PER_STEP, a_thr + ((unsigned)k0 + (unsigned)i * a_step), true);
+        if constexpr (THREADS % (BN / 4) == 0 && UNITS % THREADS == 0) {
+            const int jr0 = tid / (BN / 4), c4 = (tid % (BN / 4)) * 4;
+#pragma unroll
+            for (int i = 0; i < UNITS / THREADS; ++i) {
+                const int jr = jr0 + i * KROWS_PER_STEP;
+                cp_async16(Bs + jr * BN + c4, b_thr + (unsigned)(k0 + i * KROWS_PER_STEP) * (unsigned)N, true);
+            }
+            return;
+        }
+    } else {
+        const int k = k0 + j;
+#pragma unroll 4
+        for (int i = 0; i < BM / ROWS_PER_STEP; ++i) {
+            const int r = r0 + i * ROWS_PER_STEP;
+            const bool on = k < K && row0 + r < M;
+            cp_async4(As + j * AS_LD + r, on ? A + (size_t)(row0 + r) * K + k : A, on);
+        }
+    }
+    if ((N & 3) == 0) {
+#pragma unroll
+        for (int i = 0; i < (UNITS + THREADS - 1) / THREADS; ++i) {
+            const int u = tid + i * THREADS;
+            const int jr = u / (BN / 4), c = col0 + (u % (BN / 4)) * 4;
+            if (UNITS % THREADS == 0 || u < UNITS) {
+                const bool on = k0 + jr < K && c < N;
+                cp_async16(Bs + jr * BN + (c - col0), on ? B + (size_t)(k0 + jr) * N + c : B, on);
+            }
+        }
+    } else {
+#pragma unroll 4
+        for (int i = 0; i < (BK * BN + THREADS - 1) / THREADS; ++i) {
+            const int u = tid + i * THREADS;
+            const int jr = u / BN, c = col0 + u % BN;
+            if ((BK * BN) % THREADS == 0 || u < BK * BN) {
+                const bool on = k0 + jr < K && c < N;
+                cp_async4(Bs + jr * BN + (c - col0), on ? B + (size_t)(k0 + jr) * N + c : B, on);
+            }
+        }
+    }
+}
+
+__device__ __forceinline__ void gemm_tile_dense(const float* __restrict__ A, const float* __restrict__ B,
+    float* __restrict__ C, int M, int N, int K, unsigned* col_nnz, int row0, int col0, float* smem)
+{
+    const ThreadPlace P = thread_place(row0, col0);
+    float acc[ACC];
+#pragma unroll
+    for (int i = 0; i < ACC; ++i) acc[i] = 0.0f;
+    const int tid = threadIdx.x;
+    const bool fast = row0 + BM <= M && col0 + BN <= N && K % BK == 0 && (N & 3) == 0
+        && (unsigned long long)BM * K < (1ull << 32) && (unsigned long long)K * N < (1ull << 32);
+    const float* a_thr = A + (size_t)(row0 + tid / BK) * K + tid % BK;
+    const float* b_thr = B + (size_t)(tid / (BN / 4)) * N + col0 + (tid % (BN / 4)) * 4;
+    const int chunks = ceil_div(K, BK);
+#pragma unroll
+    for (int s = 0; s < PIPE_STAGES - 1; ++s) {
+        if (s < chunks) issue_dense_chunk(smem + s * STAGE_WORDS, A, B, M, N, K, row0, col0, s * BK, fast, a_thr, b_thr);
+        cp_async_commit();
+    }
+    for (int ch = 0; ch < chunks; ++ch) {
+        cp_async_wait<PIPE_STAGES - 2>();
+        __syncthreads();
+        // Every thread has finished chunk ch - 1: its stage takes chunk ch + PIPE_STAGES - 1.
+        const int next = ch + PIPE_STAGES - 1;
+        if (next < chunks)
+            issue_dense_chunk(smem + (next % PIPE_STAGES) * STAGE_WORDS, A, B, M, N, K, row0, col0, next * BK, fast,
+                a_thr, b_thr);
+        cp_async_commit();
+        compute_chunk(acc, smem + (ch % PIPE_STAGES) * STAGE_WORDS, P);
+    }
+    cp_async_wait<0>();
+    __syncthreads();   // the stages are free for the next tile of a persistent CTA
+    store_tile(acc, C, M, N, row0, col0, P, col_nnz);
+}
+
+// One CTA tile: double-buffered pipeline over chunks (dense without DENSE_ASYNC: every k;
+// sparse: the skip list).
 __device__ __forceinline__ void gemm_tile(const float* __restrict__ A, const float* __restrict__ B,
     float* __restrict__ C, int M, int N, int K, const unsigned* a_pat, const unsigned* b_pat,
     unsigned* col_nnz, int row0, int col0, float* smem)
 {
     if constexpr (WARP_PIPE) {
         gemm_tile_warps(A, B, C, M, N, K, a_pat, b_pat, col_nnz, row0, col0, smem);
+        return;
+    } else if constexpr (DENSE_ASYNC) {
+        gemm_tile_dense(A, B, C, M, N, K, col_nnz, row0, col0, smem);
         return;
     }
     float* stages = smem;

@@ -712,7 +712,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
                 stage: ::esmm_spec::Stage::Gemm,
                 symbol: "esmm_dense_f32_128x128x16_w64x32x2_t8x4_none_gemm",
                 threads: 256,
-                dynamic_smem: 33280,
+                dynamic_smem: 49920,
                 grid: ::esmm_spec::GridRule::Tiles {
                     bm: 128,
                     bn: 128,
@@ -747,7 +747,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
                 stage: ::esmm_spec::Stage::Gemm,
                 symbol: "esmm_dense_f32_128x128x16_w64x32x2_t8x4_none_nnz_gemm",
                 threads: 256,
-                dynamic_smem: 33280,
+                dynamic_smem: 49920,
                 grid: ::esmm_spec::GridRule::Tiles {
                     bm: 128,
                     bn: 128,
@@ -782,7 +782,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
                 stage: ::esmm_spec::Stage::Gemm,
                 symbol: "esmm_dense_f32_128x128x16_w64x32x2_t8x4_relu_gemm",
                 threads: 256,
-                dynamic_smem: 33280,
+                dynamic_smem: 49920,
                 grid: ::esmm_spec::GridRule::Tiles {
                     bm: 128,
                     bn: 128,
@@ -817,7 +817,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
                 stage: ::esmm_spec::Stage::Gemm,
                 symbol: "esmm_dense_f32_128x128x16_w64x32x2_t8x4_relu2_gemm",
                 threads: 256,
-                dynamic_smem: 33280,
+                dynamic_smem: 49920,
                 grid: ::esmm_spec::GridRule::Tiles {
                     bm: 128,
                     bn: 128,
@@ -852,7 +852,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
                 stage: ::esmm_spec::Stage::Gemm,
                 symbol: "esmm_dense_f32_128x128x16_w64x32x2_t8x4_relu2_nnz_gemm",
                 threads: 256,
-                dynamic_smem: 33280,
+                dynamic_smem: 49920,
                 grid: ::esmm_spec::GridRule::Tiles {
                     bm: 128,
                     bn: 128,
@@ -887,7 +887,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
                 stage: ::esmm_spec::Stage::Gemm,
                 symbol: "esmm_dense_f32_128x128x16_w64x32x2_t8x4_relu_nnz_gemm",
                 threads: 256,
-                dynamic_smem: 33280,
+                dynamic_smem: 49920,
                 grid: ::esmm_spec::GridRule::Tiles {
                     bm: 128,
                     bn: 128,

@@ -161,7 +161,7 @@ fn defaults_cover_every_activation_and_statistics_option() {
         if s.sparsity == esmm_spec::Sparsity::Dense {
             assert_eq!(tile, (128, 128, 16, 64, 32, 2, 8, 4));
         } else {
-            assert_eq!(tile, (64, 256, 8, 64, 32, 2, 8, 4));
+            assert_eq!(tile, (128, 128, 8, 64, 32, 2, 8, 4));
         }
         assert_eq!(validate(s), Ok(()), "{}", s.name());
     }
