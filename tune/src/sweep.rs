@@ -296,7 +296,7 @@ pub fn sweep(args: SweepArgs) -> Result<()> {
     } else {
         TunedTable {
             schema_version: SCHEMA_VERSION,
-            gpu: GpuInfo { name: first.name.clone(), slug: slug.clone(), compute_capability: first.compute_capability, sm_count: first.sm_count, driver_version: driver_version(), cuda_version: "13.0".into() },
+            gpu: GpuInfo { name: first.name.clone(), slug: slug.clone(), compute_capability: first.compute_capability, sm_count: first.sm_count, driver_version: driver_version(), cuda_version: cuda_version(&nvcc) },
             crate_version: env!("CARGO_PKG_VERSION").into(),
             date: String::new(),
             command: String::new(),
@@ -374,10 +374,26 @@ pub fn sweep(args: SweepArgs) -> Result<()> {
     Ok(())
 }
 
+/// The first dotted version number (e.g. `580.159.04`) in the first line of a version text.
+fn first_version(text: &str) -> Option<String> {
+    let line = text.lines().next()?;
+    line.split(|c: char| c.is_whitespace() || c == ',')
+        .find(|w| w.split('.').count() >= 2 && w.split('.').all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit())))
+        .map(str::to_string)
+}
+
+/// The NVIDIA kernel driver version, e.g. `580.159.04` (empty when unknown).
 fn driver_version() -> String {
-    std::fs::read_to_string("/proc/driver/nvidia/version")
-        .ok()
-        .and_then(|t| t.split_whitespace().skip_while(|w| *w != "Module").nth(1).map(str::to_string))
+    std::fs::read_to_string("/proc/driver/nvidia/version").ok().as_deref().and_then(first_version).unwrap_or_default()
+}
+
+/// The CUDA release of the nvcc that compiled the candidates, e.g. `13.0` (empty when unknown).
+fn cuda_version(nvcc: &Path) -> String {
+    let out = std::process::Command::new(nvcc).arg("--version").output().map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default();
+    out.lines()
+        .find_map(|l| l.split("release ").nth(1))
+        .and_then(|r| r.split(',').next())
+        .map(|r| r.trim().to_string())
         .unwrap_or_default()
 }
 
@@ -513,6 +529,13 @@ mod tests {
         assert!(full.contains(&Dims::new(4096, 4096, 11008)));
         assert_eq!(full.len(), 5 + 4 * 6);
         assert!(grid_shapes("nope").is_err());
+    }
+
+    #[test]
+    fn versions_are_read_from_their_texts() {
+        let proc = "NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  580.159.04  Release Build  (dvs-builder@U22)  Thu Oct 2 2025\nGCC version: gcc 12";
+        assert_eq!(first_version(proc).as_deref(), Some("580.159.04"));
+        assert_eq!(first_version("no numbers here"), None);
     }
 
     #[test]
