@@ -3,6 +3,7 @@
 # experiments (the seed's five figures as data) into $OUT/bench, each printing its table with
 # ratios to cuBLAS measured in the same process. Charts need a font; where the GPU machine has
 # none, draw them here afterwards: `esmm-tune figures --from <dir>`.
+# The CSVs and charts are packed into $OUT/bench.tgz (the device tool returns at most 8 files).
 # Usage: scripts/gpu-bench.sh [experiments, default all] [extra esmm-tune bench args]
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,6 +16,8 @@ shift || true
   echo "# esmm bench"
   echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo "gpu: $(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null | head -n 1)"
-  echo "command: esmm-tune bench --experiment $experiments --check --out \$OUT/bench $*"
+  echo "command: esmm-tune bench --experiment $experiments --check --out bench $*"
 } | tee "$OUT/bench-header.txt"
-.carry/bin/esmm-tune bench --experiment "$experiments" --check --out "$OUT/bench" "$@" 2>&1 | tee "$OUT/bench.log"
+dir=$(mktemp -d)
+.carry/bin/esmm-tune bench --experiment "$experiments" --check --out "$dir/bench" "$@" 2>&1 | tee "$OUT/bench.log"
+tar czf "$OUT/bench.tgz" -C "$dir" bench
