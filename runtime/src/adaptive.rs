@@ -27,6 +27,16 @@ pub const PROBE_EVERY: u64 = 8;
 /// the default sparse kernels beat cuBLAS at 50% density and lose at 75%, docs/KERNELS.md).
 pub const DENSE_THRESHOLD: f64 = 0.7;
 
+/// Without a table verdict, problems with fewer 128×128 tiles of C than this run cuBLAS: they
+/// cannot fill the GPU with tiles, and cuBLAS splits K where the sparse kernels walk all of K
+/// per tile (H200: M = 128, N = K = 4096 took 0.19 ms sparse at 50% density vs 0.10 ms cuBLAS;
+/// M = 512 took 0.19 ms vs 0.38 ms).
+pub const SMALL_PROBLEM_TILES: u64 = 64;
+
+fn is_small(m: u64, n: u64) -> bool {
+    m.div_ceil(128) * n.div_ceil(128) < SMALL_PROBLEM_TILES
+}
+
 /// What one call runs.
 #[derive(Clone, Copy, Debug)]
 pub enum Plan {
@@ -141,9 +151,13 @@ pub fn plan(
 ) -> Vec<Plan> {
     let cublas_ok = cublas && req.activation == Activation::None && !req.col_nnz;
     let mut out = Vec::new();
-    if let (Some(table), Some(d)) = (table, density) {
-        let (m, n, k) = (req.dims.m as u64, req.dims.n as u64, req.dims.k as u64);
-        for c in table.ranked("f32", req.activation.tag(), m, n, k, d) {
+    let (m, n, k) = (req.dims.m as u64, req.dims.n as u64, req.dims.k as u64);
+    let ranked = match (table, density) {
+        (Some(table), Some(d)) => table.ranked("f32", req.activation.tag(), m, n, k, d),
+        _ => Vec::new(),
+    };
+    if !ranked.is_empty() {
+        for c in ranked {
             if c.variant == CUBLAS_SGEMM {
                 if cublas_ok {
                     out.push(Plan::Cublas);
@@ -154,7 +168,7 @@ pub fn plan(
                 }
             }
         }
-    } else if cublas_ok && density.is_some_and(|d| d >= DENSE_THRESHOLD) {
+    } else if cublas_ok && (density.is_some_and(|d| d >= DENSE_THRESHOLD) || is_small(m, n)) {
         out.push(Plan::Cublas);
     }
     if let Ok(e) = dispatch::choose_variant(req) {
@@ -227,6 +241,13 @@ mod tests {
         assert_eq!(plan(None, &req(Activation::None, false), Some(0.75), true, &none)[0], Plan::Cublas);
         assert_ne!(plan(None, &req(Activation::None, false), Some(0.5), true, &none)[0], Plan::Cublas);
         assert_ne!(plan(None, &req(Activation::None, false), None, true, &none)[0], Plan::Cublas);
+        // Small problems (few tiles) go to cuBLAS whatever the density, table or not, unless the
+        // table measured a nearby shape.
+        let small = Request { dims: Dims::new(16, 4096, 4096), ..req(Activation::None, false) };
+        assert_eq!(plan(None, &small, Some(0.125), true, &none)[0], Plan::Cublas);
+        assert_eq!(plan(Some(&t), &small, Some(0.5), true, &none)[0], Plan::Cublas);
+        let mid = Request { dims: Dims::new(512, 4096, 4096), ..req(Activation::None, false) };
+        assert_ne!(plan(None, &mid, Some(0.5), true, &none)[0], Plan::Cublas);
     }
 
     #[test]
