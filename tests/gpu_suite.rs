@@ -446,10 +446,11 @@ fn api_cases<'a>() -> Vec<Case<'a>> {
         run: Box::new(|esmm| {
             // One layer handle: dense activations first (the dispatcher must move to the dense
             // path once it has seen them), then sparse ones (the dense path's periodic A probe
-            // must bring it back to a sparse kernel). Every call's C is checked.
+            // must bring it back to a sparse kernel). Every call's C is checked. The shape has
+            // ≥ 64 tiles of 128×128, so the small-problem rule does not force cuBLAS.
             let mut rng = StdRng::seed_from_u64(99);
-            let dense = blockwise("dense", 300, 260, 520, 1.0, 1.0, &mut rng);
-            let mut sparse = blockwise("sparse", 300, 260, 520, 0.125, 1.0, &mut rng);
+            let dense = blockwise("dense", 1100, 1030, 520, 1.0, 1.0, &mut rng);
+            let mut sparse = blockwise("sparse", 1100, 1030, 520, 0.125, 1.0, &mut rng);
             sparse.b = dense.b.clone();
             let s = new_stream(esmm)?;
             let db = s.clone_htod(&dense.b).map_err(|e| e.to_string())?;
@@ -487,6 +488,37 @@ fn api_cases<'a>() -> Vec<Case<'a>> {
                 return Err(format!("sparse activations never left the dense path: {log:?}"));
             }
             Ok(format!("{log:?}"))
+        }),
+    });
+    cases.push(Case {
+        name: "api adaptive-dispatch observes B without prepare".into(),
+        run: Box::new(|esmm| {
+            // No PreparedB: the layer must learn B's density from the pattern the kernel
+            // extracted, so that half-dense A and B (joint density 0.25) stay on a sparse kernel.
+            let mut rng = StdRng::seed_from_u64(98);
+            let d = blockwise("half", 1100, 1030, 520, 0.5, 0.5, &mut rng);
+            let s = new_stream(esmm)?;
+            let da = s.clone_htod(&d.a).map_err(|e| e.to_string())?;
+            let db = s.clone_htod(&d.b).map_err(|e| e.to_string())?;
+            let layer = esmm::Layer::new();
+            let mut log = Vec::new();
+            for _ in 0..4 {
+                let mut dc = s.clone_htod(&vec![f32::NAN; d.m * d.n]).map_err(|e| e.to_string())?;
+                let opts = MatmulOptions { layer: Some(&layer), ..Default::default() };
+                let ran = esmm.matmul(&s, &da, &db, &mut dc, Dims::new(d.m, d.n, d.k), opts).map_err(|e| e.to_string())?;
+                let c = s.clone_dtoh(&dc).map_err(|e| e.to_string())?;
+                check(&d, Activation::None, &c, None)?;
+                log.push(ran.unwrap_or("-"));
+            }
+            let (oa, ob) = (layer.observed_a_density(), layer.observed_b_density());
+            let near = |x: Option<f64>| x.is_some_and(|v| (v - 0.5).abs() < 0.1);
+            if !near(oa) || !near(ob) {
+                return Err(format!("observed densities A {oa:?}, B {ob:?}; expected about 0.5 each"));
+            }
+            if log.last() == Some(&esmm::tuned::CUBLAS_SGEMM) {
+                return Err(format!("half-dense A and B went to the dense path: {log:?}"));
+            }
+            Ok(format!("A {oa:?} B {ob:?} {log:?}"))
         }),
     });
     cases.push(Case {

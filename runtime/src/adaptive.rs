@@ -1,7 +1,8 @@
 //! Adaptive dispatch: per call, choose between the sparse variants and the dense path
 //! (cuBLAS SGEMM) from what is known cheaply:
 //!
-//! - the B density of a [`crate::PreparedB`] (measured once, when the weights are prepared);
+//! - the B density of a [`crate::PreparedB`] (measured once, when the weights are prepared), or,
+//!   without one, the B density observed like A's below (from the B pattern the kernel extracted);
 //! - the A density observed on the previous call of the same [`Layer`] (the pattern the sparse
 //!   kernel extracted anyway is copied back asynchronously, every [`PROBE_EVERY`] calls, and
 //!   counted on a later call; on the dense path a cheap A-pattern probe takes its place, so the
@@ -63,23 +64,32 @@ pub struct Layer {
     pub(crate) state: Mutex<LayerState>,
 }
 
-/// What a layer remembers between calls.
-#[derive(Default)]
-pub(crate) struct LayerState {
-    /// A density (fraction of set pattern bits) seen on an earlier call.
-    pub(crate) observed_a: Option<f64>,
-    /// Calls made through this layer.
-    pub(crate) calls: u64,
-    /// Pinned host memory the A pattern is copied into (reused; grown when needed).
-    pub(crate) host: Option<cudarc::driver::PinnedHostSlice<u32>>,
-    /// An A-pattern readback in flight.
-    pub(crate) pending: Option<PendingReadback>,
+/// Which operand's pattern a readback holds (an index into [`LayerState`]'s arrays).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Operand {
+    /// The activations A.
+    A = 0,
+    /// The weights B (observed when the kernel extracted B's pattern itself, i.e. no PreparedB).
+    B = 1,
 }
 
-/// An asynchronous copy of an A pattern into [`LayerState::host`].
+/// What a layer remembers between calls, per operand (indexed by [`Operand`]).
+#[derive(Default)]
+pub(crate) struct LayerState {
+    /// Density (fraction of set pattern bits) seen on an earlier call.
+    pub(crate) observed: [Option<f64>; 2],
+    /// Calls made through this layer.
+    pub(crate) calls: u64,
+    /// Pinned host memory each pattern is copied into (reused; grown when needed).
+    pub(crate) host: [Option<cudarc::driver::PinnedHostSlice<u32>>; 2],
+    /// Readbacks in flight.
+    pub(crate) pending: [Option<PendingReadback>; 2],
+}
+
+/// An asynchronous copy of a pattern into [`LayerState::host`].
 pub(crate) struct PendingReadback {
     pub(crate) done: cudarc::driver::CudaEvent,
-    /// Pattern bits that could be set: row blocks × K.
+    /// Pattern bits that could be set: row (or column) blocks × K.
     pub(crate) bits: u64,
     /// Words to count.
     pub(crate) words: usize,
@@ -95,27 +105,37 @@ impl Layer {
     pub fn observed_a_density(&self) -> Option<f64> {
         let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
         s.poll();
-        s.observed_a
+        s.observed[Operand::A as usize]
+    }
+
+    /// The B density observed so far (only calls without a PreparedB extract B's pattern).
+    pub fn observed_b_density(&self) -> Option<f64> {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        s.poll();
+        s.observed[Operand::B as usize]
     }
 }
 
 impl LayerState {
-    /// Whether this call should observe the A density (call 1, then every [`PROBE_EVERY`]),
+    /// Whether this call should observe densities (call 1, then every [`PROBE_EVERY`]),
     /// counting the call.
     pub(crate) fn count_call(&mut self) -> bool {
         self.calls += 1;
-        self.calls % PROBE_EVERY == 1 && self.pending.is_none()
+        self.calls % PROBE_EVERY == 1
     }
 
-    /// Folds a finished readback into `observed_a` (never waits).
+    /// Folds finished readbacks into `observed` (never waits).
     pub(crate) fn poll(&mut self) {
-        let ready = self.pending.as_ref().is_some_and(|p| p.done.is_complete());
-        if ready {
-            let p = self.pending.take().expect("checked above");
-            if let Some(Ok(words)) = self.host.as_ref().map(|h| h.as_slice()) {
+        for op in [Operand::A, Operand::B] {
+            let i = op as usize;
+            if !self.pending[i].as_ref().is_some_and(|p| p.done.is_complete()) {
+                continue;
+            }
+            let p = self.pending[i].take().expect("checked above");
+            if let Some(Ok(words)) = self.host[i].as_ref().map(|h| h.as_slice()) {
                 let set: u64 = words.iter().take(p.words).map(|w| u64::from(w.count_ones())).sum();
                 if p.bits > 0 {
-                    self.observed_a = Some((set as f64 / p.bits as f64).clamp(0.0, 1.0));
+                    self.observed[i] = Some((set as f64 / p.bits as f64).clamp(0.0, 1.0));
                 }
             }
         }

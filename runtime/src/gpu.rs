@@ -13,7 +13,7 @@ use cudarc::driver::{
 use cudarc::nvrtc::Ptx;
 use esmm_spec::{Activation, Arch, GridRule, Launch, Preprocess, RegistryEntry, Stage};
 
-use crate::adaptive::{self, Layer, LayerState, PendingReadback, Plan};
+use crate::adaptive::{self, Layer, LayerState, Operand, PendingReadback, Plan};
 use crate::dispatch::{self, Request};
 use crate::error::{DriverContext, Error, Result};
 use crate::tuned::{self, TunedTable};
@@ -517,11 +517,12 @@ impl Esmm {
         let entry = match explicit {
             Some(e) => e,
             None => {
-                let observed_a = layer_state.as_mut().and_then(|s| {
+                let observed = layer_state.as_mut().map_or([None, None], |s| {
                     s.poll();
-                    s.observed_a
+                    s.observed
                 });
-                let density = adaptive::combined_density(observed_a, prepared_b.map(PreparedB::density));
+                let density_b = prepared_b.map(PreparedB::density).or(observed[Operand::B as usize]);
+                let density = adaptive::combined_density(observed[Operand::A as usize], density_b);
                 let plans = adaptive::plan(self.table.as_ref(), &req, density, self.cublas_present, &|n| self.extra_entry(n));
                 let mut chosen = None;
                 for p in plans {
@@ -621,33 +622,48 @@ impl Esmm {
             }
         }
         if let Some(state) = layer_state.as_mut() {
-            if state.count_call() && a_pat != 0 {
-                let words = m.div_ceil(spec.a_granularity.max(1) as usize) * kw;
-                let bits = (m.div_ceil(spec.a_granularity.max(1) as usize) * k) as u64;
-                let src = ws.a_pat.as_ref().expect("a_pat is allocated when a_pat != 0");
-                Self::read_back(stream, src, words, bits, state)?;
+            if state.count_call() {
+                if a_pat != 0 {
+                    let blocks = m.div_ceil(spec.a_granularity.max(1) as usize);
+                    let src = ws.a_pat.as_ref().expect("a_pat is allocated when a_pat != 0");
+                    Self::read_back(stream, src, blocks * kw, (blocks * k) as u64, state, Operand::A)?;
+                }
+                // The B pattern this call extracted itself (not a PreparedB's).
+                if b_pat != 0 && prepared_pat.is_none() {
+                    let blocks = n.div_ceil(spec.b_granularity.max(1) as usize);
+                    let src = ws.b_pat.as_ref().expect("b_pat is allocated when extracted");
+                    Self::read_back(stream, src, blocks * kw, (blocks * k) as u64, state, Operand::B)?;
+                }
             }
         }
         drop(ws);
         Ok(Some(entry.name))
     }
 
-    /// Enqueues an asynchronous copy of the first `words` of an A pattern to pinned memory; the
+    /// Enqueues an asynchronous copy of the first `words` of a pattern to pinned memory; the
     /// layer counts it on a later call, once the copy has landed.
-    fn read_back(stream: &Arc<CudaStream>, src: &CudaSlice<u32>, words: usize, bits: u64, state: &mut LayerState) -> Result<()> {
-        if state.pending.is_some() || words == 0 {
-            return Ok(()); // one readback in flight at a time
+    fn read_back(
+        stream: &Arc<CudaStream>,
+        src: &CudaSlice<u32>,
+        words: usize,
+        bits: u64,
+        state: &mut LayerState,
+        op: Operand,
+    ) -> Result<()> {
+        let i = op as usize;
+        if state.pending[i].is_some() || words == 0 {
+            return Ok(()); // one readback per operand in flight at a time
         }
-        if state.host.as_ref().is_none_or(|h| h.len() < words) {
+        if state.host[i].as_ref().is_none_or(|h| h.len() < words) {
             // SAFETY: pinned host memory, only read after the copy into it has completed.
             let host = unsafe { stream.context().alloc_pinned_with_flags::<u32>(words.next_power_of_two(), 0) }
                 .during("allocating pinned memory")?;
-            state.host = Some(host);
+            state.host[i] = Some(host);
         }
-        let host = state.host.as_mut().expect("allocated above");
-        stream.memcpy_dtoh(&src.slice(..words), host).during("copying the A pattern back")?;
+        let host = state.host[i].as_mut().expect("allocated above");
+        stream.memcpy_dtoh(&src.slice(..words), host).during("copying a pattern back")?;
         let done = stream.record_event(None).during("recording the readback event")?;
-        state.pending = Some(PendingReadback { done, bits, words });
+        state.pending[i] = Some(PendingReadback { done, bits, words });
         Ok(())
     }
 
@@ -666,7 +682,7 @@ impl Esmm {
         let args = [Arg::Ptr(a_ptr), Arg::Int(m as i32), Arg::Int(k as i32), Arg::Ptr(pat)];
         self.launch(stream, &v, i, dims, &args)?;
         let src = ws.a_pat.as_ref().expect("allocated above");
-        Self::read_back(stream, src, words, (m.div_ceil(64) * k) as u64, state)
+        Self::read_back(stream, src, words, (m.div_ceil(64) * k) as u64, state, Operand::A)
     }
 
     /// Computes the B patterns (granularities 32 and 8) of a static `K×N` B once, on `stream`,
