@@ -759,6 +759,19 @@ impl Esmm {
         None
     }
 
+    /// The shared cuBLAS handle (created on first use), locked and bound to `stream`. The lock
+    /// is held while the caller uses it.
+    fn blas_on(&self, stream: &Arc<CudaStream>) -> Result<MutexGuard<'_, Option<CudaBlas>>> {
+        let mut slot = lock(&self.blas);
+        if slot.is_none() {
+            *slot = Some(CudaBlas::new(stream.clone())?);
+        }
+        let blas = slot.as_mut().expect("created above");
+        // SAFETY: the handle is only used under this lock, on `stream`.
+        unsafe { blas.set_stream(stream.clone()) }?;
+        Ok(slot)
+    }
+
     /// Relative Frobenius error `‖got − reference‖ / ‖reference‖` of the first `len` elements,
     /// computed on the GPU with cuBLAS (a copy into `scratch`, an axpy and two norms), so that
     /// large outputs need not travel to the host. NaN or Inf anywhere in `got` gives a non-finite
@@ -783,13 +796,8 @@ impl Esmm {
             return Ok(0.0);
         }
         stream.memcpy_dtod(&got.slice(..len), &mut scratch.slice_mut(..len)).during("copying C")?;
-        let mut slot = lock(&self.blas);
-        if slot.is_none() {
-            *slot = Some(CudaBlas::new(stream.clone())?);
-        }
-        let blas = slot.as_mut().expect("created above");
-        // SAFETY: the handle is only used under this lock, on `stream`.
-        unsafe { blas.set_stream(stream.clone()) }?;
+        let mut slot = self.blas_on(stream)?;
+        let blas = slot.as_mut().expect("created by blas_on");
         let (r_ptr, _rg) = reference.device_ptr(stream);
         let (s_ptr, _sg) = scratch.device_ptr_mut(stream);
         let (mut num, mut den) = (0.0f32, 0.0f32);
@@ -839,13 +847,8 @@ impl Esmm {
             unsafe { drv::memset_d8_async(c_ptr, 0, m * n * 4, stream.cu_stream()) }.during("zero-filling C")?;
             return Ok(());
         }
-        let mut slot = lock(&self.blas);
-        if slot.is_none() {
-            *slot = Some(CudaBlas::new(stream.clone())?);
-        }
-        let blas = slot.as_mut().expect("created above");
-        // SAFETY: the handle is only used under this lock, and only on `stream` from here on.
-        unsafe { blas.set_stream(stream.clone()) }?;
+        let mut slot = self.blas_on(stream)?;
+        let blas = slot.as_mut().expect("created by blas_on");
         let mode = match math {
             BlasMath::Fp32 => blas_sys::cublasMath_t::CUBLAS_DEFAULT_MATH,
             BlasMath::Tf32 => blas_sys::cublasMath_t::CUBLAS_TF32_TENSOR_OP_MATH,

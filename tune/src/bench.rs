@@ -90,11 +90,17 @@ impl DeviceProblem {
         Ok(DeviceProblem { dims, host, a, b, prepared, c, next: 0, layer: esmm::Layer::new() })
     }
 
+    /// Index of the input copy to use next (rotating).
+    fn next_copy(&mut self) -> usize {
+        let i = self.next;
+        self.next = (self.next + 1) % self.a.len();
+        i
+    }
+
     /// Runs one matmul on the next input copy (default dispatch goes through the problem's
     /// [`esmm::Layer`], as an inference engine's call site would).
     pub fn run(&mut self, esmm: &Esmm, stream: &Arc<CudaStream>, variant: Option<&str>, act: Activation, use_prepared: bool) -> Result<Option<&'static str>> {
-        let i = self.next;
-        self.next = (self.next + 1) % self.a.len();
+        let i = self.next_copy();
         let opts = MatmulOptions {
             activation: act,
             col_nnz: None,
@@ -111,8 +117,7 @@ impl DeviceProblem {
     pub fn time_stages(&mut self, esmm: &Esmm, stream: &Arc<CudaStream>, variant: &str, prepared: bool, reps: u32) -> Result<Vec<(esmm_spec::Stage, Timing)>> {
         let mut per_stage: Vec<(esmm_spec::Stage, Vec<f64>)> = Vec::new();
         for _ in 0..reps.max(1) {
-            let i = self.next;
-            self.next = (self.next + 1) % self.a.len();
+            let i = self.next_copy();
             let mut events = esmm::StageEvents::default();
             let opts = MatmulOptions {
                 variant: Some(variant),
@@ -142,8 +147,7 @@ impl DeviceProblem {
 
     /// Runs cuBLAS SGEMM on the next input copy.
     pub fn run_cublas(&mut self, esmm: &Esmm, stream: &Arc<CudaStream>, math: BlasMath) -> Result<()> {
-        let i = self.next;
-        self.next = (self.next + 1) % self.a.len();
+        let i = self.next_copy();
         esmm.cublas_sgemm(stream, &self.a[i], &self.b[i], &mut self.c, self.dims, math).map_err(|e| e.to_string())
     }
 

@@ -263,6 +263,22 @@ fn print_rows(rows: &[Row]) {
     }
 }
 
+/// A row timing `prepare_b` (B-pattern extraction for static weights) on `p`, shaped like `base`.
+fn prepare_b_row(esmm: &Esmm, stream: &std::sync::Arc<esmm::cudarc::driver::CudaStream>, p: &DeviceProblem, base: &Row) -> Result<Row> {
+    let t = p.time_prepare_b(esmm, stream, 10)?;
+    Ok(Row {
+        label: "pattern_b".into(),
+        variant: "prepare_b".into(),
+        median_ms: t.median_ms,
+        p20_ms: t.p20_ms,
+        p80_ms: t.p80_ms,
+        ratio: base.cublas_ms / t.median_ms,
+        tflops: f64::NAN,
+        rel_err: f64::NAN,
+        ..base.clone()
+    })
+}
+
 /// Runs one experiment on the GPU, printing its table; returns its rows.
 pub fn run_experiment(esmm: &Esmm, cfg: &BenchConfig, experiment: &str) -> Result<Vec<Row>> {
     let stream = esmm.context().new_stream().map_err(msg("creating a stream"))?;
@@ -303,9 +319,7 @@ pub fn run_experiment(esmm: &Esmm, cfg: &BenchConfig, experiment: &str) -> Resul
                 let mut p = DeviceProblem::upload(esmm, &stream, host, true)?;
                 let mut r = measure_problem(esmm, &stream, &BenchConfig { check: cfg.check && s <= 4096, ..cfg.clone() }, experiment, &labels, &mut p, (da, db))?;
                 if experiment == "overhead" {
-                    let t = p.time_prepare_b(esmm, &stream, 10)?;
-                    let base = r[0].clone();
-                    r.push(Row { label: "pattern_b".into(), variant: "prepare_b".into(), median_ms: t.median_ms, p20_ms: t.p20_ms, p80_ms: t.p80_ms, ratio: base.cublas_ms / t.median_ms, tflops: f64::NAN, rel_err: f64::NAN, ..base });
+                    r.push(prepare_b_row(esmm, &stream, &p, &r[0])?);
                 }
                 print_rows(&r);
                 rows.extend(r);
@@ -320,9 +334,7 @@ pub fn run_experiment(esmm: &Esmm, cfg: &BenchConfig, experiment: &str) -> Resul
                 let mut p = DeviceProblem::upload(esmm, &stream, host, true)?;
                 let labels = ["default", "default+prepared"].map(String::from);
                 let mut r = measure_problem(esmm, &stream, cfg, "amortization", &labels, &mut p, (da, db))?;
-                let t = p.time_prepare_b(esmm, &stream, 10)?;
-                let base = r[0].clone();
-                r.push(Row { label: "pattern_b".into(), variant: "prepare_b".into(), median_ms: t.median_ms, p20_ms: t.p20_ms, p80_ms: t.p80_ms, ratio: base.cublas_ms / t.median_ms, tflops: f64::NAN, rel_err: f64::NAN, ..base });
+                r.push(prepare_b_row(esmm, &stream, &p, &r[0])?);
                 print_rows(&r);
                 rows.extend(r);
             }
