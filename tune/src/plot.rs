@@ -263,26 +263,32 @@ fn draw_heatmap<DB: DrawingBackend>(root: &DrawingArea<DB, plotters::coord::Shif
 where
     DB::ErrorType: 'static,
 {
+    use plotters::coord::ranged1d::SegmentValue;
     root.fill(&WHITE)?;
     let (lo, hi) = range_of(c.values.iter().flatten().copied());
-    let (nr, nc) = (c.rows.len().max(1), c.cols.len().max(1));
+    let (nr, nc) = (c.rows.len().max(1) as u32, c.cols.len().max(1) as u32);
     let rows = c.rows.clone();
     let cols = c.cols.clone();
+    // Segmented axes: cell i spans [i, i + 1) and its label sits at its centre. Row 0 is drawn
+    // at the top.
     let mut chart = ChartBuilder::on(root)
         .caption(&c.title, ("sans-serif", 20))
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(420)
-        .build_cartesian_2d(0.0..nc as f64, 0.0..nr as f64)?;
+        .build_cartesian_2d((0..nc).into_segmented(), (0..nr).into_segmented())?;
     chart
         .configure_mesh()
         .disable_mesh()
-        .x_labels(nc)
-        .y_labels(nr)
-        .x_label_formatter(&move |x| cols.get(x.floor() as usize).cloned().unwrap_or_default())
-        .y_label_formatter(&move |y| {
-            let r = y.floor() as usize;
-            if r < nr { rows.get(nr - 1 - r).cloned().unwrap_or_default() } else { String::new() }
+        .x_labels(nc as usize + 1)
+        .y_labels(nr as usize + 1)
+        .x_label_formatter(&move |v| match v {
+            SegmentValue::CenterOf(i) => cols.get(*i as usize).cloned().unwrap_or_default(),
+            _ => String::new(),
+        })
+        .y_label_formatter(&move |v| match v {
+            SegmentValue::CenterOf(i) if *i < nr => rows.get((nr - 1 - *i) as usize).cloned().unwrap_or_default(),
+            _ => String::new(),
         })
         .draw()?;
     for (r, row) in c.values.iter().enumerate() {
@@ -293,8 +299,18 @@ where
             } else {
                 RGBColor(200, 200, 200)
             };
-            let y = (nr - 1 - r) as f64;
-            chart.draw_series(std::iter::once(Rectangle::new([(col as f64, y), (col as f64 + 1.0, y + 1.0)], color.filled())))?;
+            let (x, y) = (col as u32, nr - 1 - r as u32);
+            chart.draw_series(std::iter::once(Rectangle::new(
+                [(SegmentValue::Exact(x), SegmentValue::Exact(y)), (SegmentValue::Exact(x + 1), SegmentValue::Exact(y + 1))],
+                color.filled(),
+            )))?;
+            if v.is_finite() {
+                chart.draw_series(std::iter::once(Text::new(
+                    format!("{v:.2}"),
+                    (SegmentValue::CenterOf(x), SegmentValue::CenterOf(y)),
+                    ("sans-serif", 13).into_font().color(&WHITE),
+                )))?;
+            }
         }
     }
     Ok(())
