@@ -160,3 +160,31 @@ fn main() -> ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes_parse_or_explain() {
+        assert_eq!(parse_shape("4096x11008x4096").unwrap(), Dims::new(4096, 11008, 4096));
+        assert_eq!(parse_shape("1X2x3").unwrap(), Dims::new(1, 2, 3));
+        for bad in ["4096x4096", "4096xax1", "0x1x1", "", "70000x70000x70000"] {
+            let e = parse_shape(bad).unwrap_err();
+            assert!(!e.is_empty(), "{bad}");
+        }
+        assert!(parse_shape("0x1x1").unwrap_err().contains("at least 1"));
+    }
+
+    #[test]
+    fn cli_rejects_bad_arguments_without_a_gpu() {
+        assert!(Cli::try_parse_from(["esmm-tune", "bench", "--shape", "12"]).is_err());
+        assert!(Cli::try_parse_from(["esmm-tune", "bench", "--workload", "nope"]).is_err());
+        assert!(Cli::try_parse_from(["esmm-tune", "bench", "--experiment", "density,scaling"]).is_ok());
+        // Unknown experiments and out-of-range densities are refused before any GPU work.
+        let e = run(Cli::try_parse_from(["esmm-tune", "bench", "--experiment", "nope"]).unwrap()).unwrap_err();
+        assert!(e.contains("unknown experiment"), "{e}");
+        let e = run(Cli::try_parse_from(["esmm-tune", "bench", "--densities", "1.5"]).unwrap()).unwrap_err();
+        assert!(e.contains("[0, 1]"), "{e}");
+    }
+}

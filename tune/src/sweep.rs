@@ -102,6 +102,8 @@ pub fn grid_shapes(grid: &str) -> Result<Vec<Dims>> {
     }
 }
 
+/// Finds nvcc in the runtime build's order: `--nvcc`, `NVCC`, `CUDA_HOME`/`CUDA_PATH`, `PATH`,
+/// `/usr/local/cuda`, then the project-local toolchain of `scripts/provision-nvcc.sh`.
 fn find_nvcc(explicit: Option<&Path>) -> Result<PathBuf> {
     if let Some(p) = explicit {
         return Ok(p.to_path_buf());
@@ -109,19 +111,14 @@ fn find_nvcc(explicit: Option<&Path>) -> Result<PathBuf> {
     if let Some(p) = std::env::var_os("NVCC") {
         return Ok(PathBuf::from(p));
     }
-    for p in ["/usr/local/cuda/bin/nvcc"] {
-        if Path::new(p).exists() {
-            return Ok(PathBuf::from(p));
-        }
-    }
-    if let Some(path) = std::env::var_os("PATH") {
-        for dir in std::env::split_paths(&path) {
-            if dir.join("nvcc").exists() {
-                return Ok(dir.join("nvcc"));
-            }
-        }
-    }
-    Err("no nvcc found to compile sweep candidates: pass --nvcc, set NVCC, or install CUDA (scripts/provision-nvcc.sh installs one)".into())
+    let homes = ["CUDA_HOME", "CUDA_PATH"].into_iter().filter_map(std::env::var_os).map(|h| PathBuf::from(h).join("bin/nvcc"));
+    let on_path = std::env::var_os("PATH").map(|p| std::env::split_paths(&p).map(|d| d.join("nvcc")).collect::<Vec<_>>()).unwrap_or_default();
+    let fixed = [PathBuf::from("/usr/local/cuda/bin/nvcc"), PathBuf::from(".toolchain/cuda/nvidia/cu13/bin/nvcc")];
+    homes
+        .chain(on_path)
+        .chain(fixed)
+        .find(|p| p.is_file())
+        .ok_or_else(|| "no nvcc found to compile sweep candidates: pass --nvcc, set NVCC or CUDA_HOME, or run scripts/provision-nvcc.sh (installs CUDA 13.0's nvcc into .toolchain/)".into())
 }
 
 fn fnv1a(bytes: &[u8]) -> u64 {
