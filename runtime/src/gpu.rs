@@ -514,8 +514,9 @@ impl Esmm {
             return Ok(None);
         }
         let mut layer_state = opts_layer.map(|l| lock(&l.state));
-        let entry = match explicit {
-            Some(e) => e,
+        // The variant and its loaded module (loaded once, whether named or planned).
+        let (entry, v) = match explicit {
+            Some(e) => (e, self.load(e)?),
             None => {
                 let observed = layer_state.as_mut().map_or([None, None], |s| {
                     s.poll();
@@ -542,9 +543,11 @@ impl Esmm {
                         Plan::Variant(e) => {
                             // Validate the candidate for this call (loads, launch geometry);
                             // fall back to the next one instead of failing.
-                            if self.load(e).is_ok_and(|v| self.fits(&v, dims)) {
-                                chosen = Some(e);
-                                break;
+                            if let Ok(v) = self.load(e) {
+                                if self.fits(&v, dims) {
+                                    chosen = Some((e, v));
+                                    break;
+                                }
                             }
                         }
                     }
@@ -552,7 +555,6 @@ impl Esmm {
                 chosen.ok_or_else(|| Error::NoVariant(format!("no loadable variant for activation {}, col_nnz {}", req.activation.tag(), req.col_nnz)))?
             }
         };
-        let v = self.load(entry)?;
         let spec = &entry.spec;
         let ws = self.workspace(stream);
         let mut ws = lock(&ws);
