@@ -139,14 +139,30 @@ __device__ __forceinline__ void tile_coords(int t, int tiles_m, int tiles_n, int
 
 // ---- pattern extraction (pattern.cuh) ------------------------------------------------------------
 // Bit per k, 32 k per word (docs/ARCHITECTURE.md). A NaN compares unequal to 0, so it counts as
-// nonzero; -0.0 counts as zero.
+// nonzero; -0.0 counts as zero. Scans also report whether they saw a non-finite value (Inf or NaN):
+// then the GEMM of this call skips nothing (see `note_nonfinite` and `gemm_kernel`), so that
+// 0 x Inf gives NaN exactly as in a dense GEMM.
+
+// Whether a float is Inf or NaN (exponent all ones).
+__device__ __forceinline__ bool non_finite(float v)
+{
+    return (__float_as_uint(v) & 0x7f800000u) == 0x7f800000u;
+}
+
+// Records, for this call's `epoch`, that an input holds a non-finite value (ctrl[2]; every writer
+// of a call writes the same value, so a plain store suffices).
+__device__ __forceinline__ void note_nonfinite(unsigned* ctrl, unsigned epoch)
+{
+    *(volatile unsigned*)(ctrl + 2) = epoch;
+}
 
 // One warp: lane l reports whether any A[r][w*32 + l] != 0 for r in [r_begin, r_end); returns the
 // ballot, i.e. the A pattern word. Each row is one coalesced 128-byte read.
-__device__ __forceinline__ unsigned scan_a_word(const float* __restrict__ A, int K, int r_begin, int r_end, int w)
+__device__ __forceinline__ unsigned scan_a_word(const float* __restrict__ A, int K, int r_begin, int r_end, int w,
+    bool& nonfinite)
 {
     const int k = w * 32 + (threadIdx.x & 31);
-    bool nonzero = false;
+    bool nonzero = false, bad = false;
     if (k < K) {
         const float* p = A + (size_t)r_begin * K + k;
         int r = r_begin;
@@ -155,17 +171,26 @@ __device__ __forceinline__ unsigned scan_a_word(const float* __restrict__ A, int
 #pragma unroll
             for (int i = 0; i < 8; ++i) v[i] = __ldg(p + (size_t)i * K);
 #pragma unroll
-            for (int i = 0; i < 8; ++i) nonzero |= (v[i] != 0.0f);
+            for (int i = 0; i < 8; ++i) {
+                nonzero |= (v[i] != 0.0f);
+                bad |= non_finite(v[i]);
+            }
             p += (size_t)8 * K;
         }
-        for (; r < r_end; ++r, p += K) nonzero |= (__ldg(p) != 0.0f);
+        for (; r < r_end; ++r, p += K) {
+            const float v = __ldg(p);
+            nonzero |= (v != 0.0f);
+            bad |= non_finite(v);
+        }
     }
+    nonfinite = __any_sync(0xffffffffu, bad);
     return __ballot_sync(0xffffffffu, nonzero);
 }
 
 // One warp: scans the 32 k of word w over columns [c0, c0 + ncols) (ncols <= 32, lane = column).
 // Lane s < ncols / GB returns the B pattern word of column block c0 / GB + s.
-__device__ __forceinline__ unsigned scan_b_word(const float* __restrict__ B, int K, int N, int w, int c0, int ncols)
+__device__ __forceinline__ unsigned scan_b_word(const float* __restrict__ B, int K, int N, int w, int c0, int ncols,
+    bool& nonfinite)
 {
     constexpr unsigned GROUP_MASK = GB >= 32 ? 0xffffffffu : ((1u << GB) - 1u);
     const int lane = threadIdx.x & 31;
@@ -184,18 +209,21 @@ __device__ __forceinline__ unsigned scan_b_word(const float* __restrict__ B, int
         v[kk] = on ? __ldg(narrow ? p + (unsigned)kk * (unsigned)N : p + (size_t)kk * N) : 0.0f;
     }
     unsigned bits = 0;
+    bool bad = false;
 #pragma unroll
     for (int kk = 0; kk < 32; ++kk) {
         const unsigned ballot = __ballot_sync(0xffffffffu, v[kk] != 0.0f);
         if (lane * GB < 32 && ((ballot >> (lane * GB)) & GROUP_MASK) != 0u) bits |= 1u << kk;
+        bad |= non_finite(v[kk]);
     }
+    nonfinite = __any_sync(0xffffffffu, bad);
     return bits;
 }
 
 // Whole-grid extraction inside the GEMM kernel (phase 1 of a one-launch variant): every warp of
 // the grid takes (word, row block) items of A and (word, 32-column group) items of B in turn.
 __device__ __noinline__ void extract_patterns(const float* __restrict__ A, const float* __restrict__ B,
-    int M, int N, int K, unsigned* a_pat, unsigned* b_pat)
+    int M, int N, int K, unsigned* a_pat, unsigned* b_pat, unsigned* ctrl, unsigned epoch)
 {
     const int lane = threadIdx.x & 31;
     const int kw = ceil_div(K, 32);
@@ -207,35 +235,51 @@ __device__ __noinline__ void extract_patterns(const float* __restrict__ A, const
     for (int it = warp_id; it < items_a + items_b; it += warps) {
         if (it < items_a) {
             const int rb = it / kw, w = it - rb * kw;
-            const unsigned bits = scan_a_word(A, K, rb * GA, min(M, rb * GA + GA), w);
-            if (lane == 0) a_pat[(size_t)rb * kw + w] = bits;
+            bool nonfinite;
+            const unsigned bits = scan_a_word(A, K, rb * GA, min(M, rb * GA + GA), w, nonfinite);
+            if (lane == 0) {
+                a_pat[(size_t)rb * kw + w] = bits;
+                if (nonfinite) note_nonfinite(ctrl, epoch);
+            }
         } else {
             const int j = it - items_a;
             const int w = j / groups_b, g = j - w * groups_b;
-            const unsigned bits = scan_b_word(B, K, N, w, g * 32, 32);
+            bool nonfinite;
+            const unsigned bits = scan_b_word(B, K, N, w, g * 32, 32, nonfinite);
             constexpr int SUB = GB >= 32 ? 1 : 32 / GB;
             const int cb = g * SUB + lane;
             if (lane < SUB && cb < ceil_div(N, GB)) b_pat[(size_t)cb * kw + w] = bits;
+            if (nonfinite && lane == 0) note_nonfinite(ctrl, epoch);
         }
     }
 }
 
 // Separate pattern kernels: one warp per (word, block); grid (ceil(K/32), blocks).
-__device__ __forceinline__ void pattern_a_kernel(const float* __restrict__ A, int M, int K, unsigned* a_pat)
+__device__ __forceinline__ void pattern_a_kernel(const float* __restrict__ A, int M, int K, unsigned* a_pat,
+    unsigned* ctrl, unsigned epoch)
 {
     if constexpr (A_SPARSE) {
         const int w = blockIdx.x, rb = blockIdx.y;
-        const unsigned bits = scan_a_word(A, K, rb * GA, min(M, rb * GA + GA), w);
-        if (threadIdx.x == 0) a_pat[(size_t)rb * ceil_div(K, 32) + w] = bits;
+        bool nonfinite;
+        const unsigned bits = scan_a_word(A, K, rb * GA, min(M, rb * GA + GA), w, nonfinite);
+        if (threadIdx.x == 0) {
+            a_pat[(size_t)rb * ceil_div(K, 32) + w] = bits;
+            if (nonfinite) note_nonfinite(ctrl, epoch);
+        }
     }
 }
 
-__device__ __forceinline__ void pattern_b_kernel(const float* __restrict__ B, int K, int N, unsigned* b_pat)
+__device__ __forceinline__ void pattern_b_kernel(const float* __restrict__ B, int K, int N, unsigned* b_pat,
+    unsigned* ctrl, unsigned epoch)
 {
     if constexpr (B_SPARSE) {
         const int w = blockIdx.x, cb = blockIdx.y;
-        const unsigned bits = scan_b_word(B, K, N, w, cb * GB, min(GB, 32));
-        if (threadIdx.x == 0) b_pat[(size_t)cb * ceil_div(K, 32) + w] = bits;
+        bool nonfinite;
+        const unsigned bits = scan_b_word(B, K, N, w, cb * GB, min(GB, 32), nonfinite);
+        if (threadIdx.x == 0) {
+            b_pat[(size_t)cb * ceil_div(K, 32) + w] = bits;
+            if (nonfinite) note_nonfinite(ctrl, epoch);
+        }
     }
 }
 
@@ -1147,26 +1191,38 @@ __device__ __forceinline__ void gemm_tile(const float* __restrict__ A, const flo
     store_tile(acc, C, M, N, row0, col0, P, col_nnz);
 }
 
+// ctrl: [0..1] grid-barrier state, [2] the epoch of the last call whose inputs held a non-finite
+// value. A sparse kernel whose call saw one (ctrl[2] == epoch, written by this call's pattern
+// extraction or, for weights prepared offline, by the runtime) reads the all-ones pattern `ones`
+// instead, i.e. skips nothing: NaN/Inf propagate exactly as in a dense GEMM (docs/RUNTIME.md).
 __device__ __forceinline__ void gemm_kernel(const float* __restrict__ A, const float* __restrict__ B,
     float* __restrict__ C, int M, int N, int K, unsigned* a_pat, unsigned* b_pat, unsigned* col_nnz,
-    unsigned* barrier)
+    unsigned* ctrl, const unsigned* ones, unsigned epoch)
 {
     extern __shared__ __align__(16) float smem[];
     const int tiles_m = ceil_div(M, BM), tiles_n = ceil_div(N, BN);
-    if constexpr (PERSISTENT) {
-        if constexpr (EXTRACT_A || EXTRACT_B) {
-            extract_patterns(A, B, M, N, K, a_pat, b_pat);
-            grid_barrier(barrier);
+    const unsigned* pa = a_pat;
+    const unsigned* pb = b_pat;
+    if constexpr (PERSISTENT && (EXTRACT_A || EXTRACT_B)) {
+        extract_patterns(A, B, M, N, K, a_pat, b_pat, ctrl, epoch);
+        grid_barrier(ctrl);
+    }
+    if constexpr (SPARSE) {
+        if (__ldcg(ctrl + 2) == epoch) {
+            pa = ones;
+            pb = ones;
         }
+    }
+    if constexpr (PERSISTENT) {
         for (int t = blockIdx.x; t < tiles_m * tiles_n; t += gridDim.x) {
             int tm, tn;
             tile_coords(t, tiles_m, tiles_n, tm, tn);
-            gemm_tile(A, B, C, M, N, K, a_pat, b_pat, col_nnz, tm * BM, tn * BN, smem);
+            gemm_tile(A, B, C, M, N, K, pa, pb, col_nnz, tm * BM, tn * BN, smem);
         }
     } else {
         int tm, tn;
         tile_coords(blockIdx.y * gridDim.x + blockIdx.x, tiles_m, tiles_n, tm, tn);
-        gemm_tile(A, B, C, M, N, K, a_pat, b_pat, col_nnz, tm * BM, tn * BN, smem);
+        gemm_tile(A, B, C, M, N, K, pa, pb, col_nnz, tm * BM, tn * BN, smem);
     }
 }
 
@@ -1174,21 +1230,19 @@ __device__ __forceinline__ void gemm_kernel(const float* __restrict__ A, const f
 
 // ---- entry points (ABI) ------------------------------------------------------------------------
 extern "C" __global__ void __launch_bounds__(esmm_ab_f32_128x128x8_w64x32x2_t8x4_g64x32_sep_branch_relu_nnz::THREADS, esmm_ab_f32_128x128x8_w64x32x2_t8x4_g64x32_sep_branch_relu_nnz::MIN_BLOCKS)
-esmm_ab_f32_128x128x8_w64x32x2_t8x4_g64x32_sep_branch_relu_nnz_gemm(const float* __restrict__ A, const float* __restrict__ B, float* __restrict__ C,
-    int M, int N, int K, unsigned int* a_pat, unsigned int* b_pat, unsigned int* col_nnz,
-    unsigned int* barrier)
+esmm_ab_f32_128x128x8_w64x32x2_t8x4_g64x32_sep_branch_relu_nnz_gemm(const float* __restrict__ A, const float* __restrict__ B, float* __restrict__ C, int M, int N, int K, unsigned int* a_pat, unsigned int* b_pat, unsigned int* col_nnz, unsigned int* ctrl, const unsigned int* ones, unsigned int epoch)
 {
-    esmm_ab_f32_128x128x8_w64x32x2_t8x4_g64x32_sep_branch_relu_nnz::gemm_kernel(A, B, C, M, N, K, a_pat, b_pat, col_nnz, barrier);
+    esmm_ab_f32_128x128x8_w64x32x2_t8x4_g64x32_sep_branch_relu_nnz::gemm_kernel(A, B, C, M, N, K, a_pat, b_pat, col_nnz, ctrl, ones, epoch);
 }
 
 extern "C" __global__ void __launch_bounds__(32)
-esmm_ab_f32_128x128x8_w64x32x2_t8x4_g64x32_sep_branch_relu_nnz_pattern_a(const float* __restrict__ A, int M, int K, unsigned int* a_pat)
+esmm_ab_f32_128x128x8_w64x32x2_t8x4_g64x32_sep_branch_relu_nnz_pattern_a(const float* __restrict__ A, int M, int K, unsigned int* a_pat, unsigned int* ctrl, unsigned int epoch)
 {
-    esmm_ab_f32_128x128x8_w64x32x2_t8x4_g64x32_sep_branch_relu_nnz::pattern_a_kernel(A, M, K, a_pat);
+    esmm_ab_f32_128x128x8_w64x32x2_t8x4_g64x32_sep_branch_relu_nnz::pattern_a_kernel(A, M, K, a_pat, ctrl, epoch);
 }
 
 extern "C" __global__ void __launch_bounds__(32)
-esmm_ab_f32_128x128x8_w64x32x2_t8x4_g64x32_sep_branch_relu_nnz_pattern_b(const float* __restrict__ B, int K, int N, unsigned int* b_pat)
+esmm_ab_f32_128x128x8_w64x32x2_t8x4_g64x32_sep_branch_relu_nnz_pattern_b(const float* __restrict__ B, int K, int N, unsigned int* b_pat, unsigned int* ctrl, unsigned int epoch)
 {
-    esmm_ab_f32_128x128x8_w64x32x2_t8x4_g64x32_sep_branch_relu_nnz::pattern_b_kernel(B, K, N, b_pat);
+    esmm_ab_f32_128x128x8_w64x32x2_t8x4_g64x32_sep_branch_relu_nnz::pattern_b_kernel(B, K, N, b_pat, ctrl, epoch);
 }

@@ -53,23 +53,21 @@ constexpr unsigned SMEM_BYTES = {{ smem_bytes }}u;   // dynamic shared memory of
 
 // ---- entry points (ABI) ------------------------------------------------------------------------
 extern "C" __global__ void __launch_bounds__({{ name }}::THREADS, {{ name }}::MIN_BLOCKS)
-{{ name }}_gemm(const float* __restrict__ A, const float* __restrict__ B, float* __restrict__ C,
-    int M, int N, int K, unsigned int* a_pat, unsigned int* b_pat, unsigned int* col_nnz,
-    unsigned int* barrier)
+{{ name }}_gemm(const float* __restrict__ A, const float* __restrict__ B, float* __restrict__ C, int M, int N, int K, unsigned int* a_pat, unsigned int* b_pat, unsigned int* col_nnz, unsigned int* ctrl, const unsigned int* ones, unsigned int epoch)
 {
-    {{ name }}::gemm_kernel(A, B, C, M, N, K, a_pat, b_pat, col_nnz, barrier);
+    {{ name }}::gemm_kernel(A, B, C, M, N, K, a_pat, b_pat, col_nnz, ctrl, ones, epoch);
 }
 {% if separate_a %}
 extern "C" __global__ void __launch_bounds__(32)
-{{ name }}_pattern_a(const float* __restrict__ A, int M, int K, unsigned int* a_pat)
+{{ name }}_pattern_a(const float* __restrict__ A, int M, int K, unsigned int* a_pat, unsigned int* ctrl, unsigned int epoch)
 {
-    {{ name }}::pattern_a_kernel(A, M, K, a_pat);
+    {{ name }}::pattern_a_kernel(A, M, K, a_pat, ctrl, epoch);
 }
 {% endif %}
 {%- if separate_b %}
 extern "C" __global__ void __launch_bounds__(32)
-{{ name }}_pattern_b(const float* __restrict__ B, int K, int N, unsigned int* b_pat)
+{{ name }}_pattern_b(const float* __restrict__ B, int K, int N, unsigned int* b_pat, unsigned int* ctrl, unsigned int epoch)
 {
-    {{ name }}::pattern_b_kernel(B, K, N, b_pat);
+    {{ name }}::pattern_b_kernel(B, K, N, b_pat, ctrl, epoch);
 }
 {% endif %}

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use esmm::cudarc::driver::{CudaSlice, CudaStream};
-use esmm::reference::{check_col_nnz, col_nnz, gemm_f64, nan_mismatches, rel_frobenius_error};
+use esmm::reference::{check_col_nnz, col_nnz, gemm_f64, rel_frobenius_error};
 use esmm::workload::{blockwise_a, blockwise_b};
 use esmm::{Activation, BlasMath, Dims, Error, Esmm, MatmulOptions, RegistryEntry};
 use esmm_spec::Preprocess;
@@ -65,8 +65,8 @@ struct DataSet {
     b: Vec<f32>,
     /// Which variants the data set applies to.
     applies: fn(&RegistryEntry) -> bool,
-    /// NaN semantics case: only NaN positions are compared.
-    nan_case: bool,
+    /// The reference holds NaN or Inf (the data set tests the NaN/Inf contract).
+    nonfinite: bool,
     pre: std::sync::OnceLock<Vec<f64>>,
 }
 
@@ -80,17 +80,13 @@ impl DataSet {
             a,
             b,
             applies: |_| true,
-            nan_case: false,
+            nonfinite: false,
             pre: Default::default(),
         }
     }
     fn pre(&self) -> &[f64] {
         self.pre.get_or_init(|| gemm_f64(&self.a, &self.b, self.m, self.n, self.k, Activation::None))
     }
-}
-
-fn any(_: &RegistryEntry) -> bool {
-    true
 }
 
 /// A and B where the zero/nonzero decision varies per tile: each 64-row block of A (and each
@@ -124,6 +120,20 @@ fn nonuniform(m: usize, n: usize, k: usize, rng: &mut StdRng) -> (Vec<f32>, Vec<
         }
     }
     (a, b)
+}
+
+/// The case: sparse A with every 5th column all zero, and a row of +Inf in B under each
+/// of those columns. Dense math gives NaN in every column of C.
+fn inf_b_under_zero_a(m: usize, n: usize, k: usize, rng: &mut StdRng) -> DataSet {
+    let mut a = blockwise_a(m, k, 0.5, rng);
+    let mut b = blockwise_b(k, n, 0.5, rng);
+    for kk in (0..k).step_by(5) {
+        (0..m).for_each(|r| a[r * k + kk] = 0.0);
+        (0..n).for_each(|c| b[kk * n + c] = f32::INFINITY);
+    }
+    let mut s = DataSet::new("inf-b-under-zero-a", m, n, k, a, b);
+    s.nonfinite = true;
+    s
 }
 
 fn blockwise(name: &str, m: usize, n: usize, k: usize, da: f64, db: f64, rng: &mut StdRng) -> DataSet {
@@ -163,8 +173,13 @@ fn data_sets(o: &Options, rng: &mut StdRng) -> Vec<DataSet> {
     sets.push(DataSet::new("zero-b", m, n, k, dense(rng, m * k), vec![0.0; k * n]));
     sets.push(DataSet::new("all-dense", m, n, k, dense(rng, m * k), dense(rng, k * n)));
 
-    // 0 × Inf: whole columns of A are zero where rows of B hold Inf (every A-pattern bit is 0
-    // there), so a variant that skips by the A pattern must give finite results.
+    // The NaN/Inf contract (docs/RUNTIME.md): every path computes as a dense IEEE GEMM, so a zero
+    // that meets an Inf gives NaN even where a pattern would skip it.
+    // 1. Rows of B hold +Inf under all-zero columns of A (the A pattern bit is 0 there).
+    for (m, n, k) in [(65, 129, 9), (333, 777, 1555)] {
+        sets.push(inf_b_under_zero_a(m, n, k, rng));
+    }
+    // 2. Mixed signs: ±Inf in B under zero columns of A, Inf in A over zero rows of B.
     let (m, n, k) = (150, 70, 100);
     let mut a = dense(rng, m * k);
     let mut b = dense(rng, k * n);
@@ -173,27 +188,21 @@ fn data_sets(o: &Options, rng: &mut StdRng) -> Vec<DataSet> {
         b[kk * n + rng.random_range(0..n)] = f32::INFINITY;
         b[kk * n + rng.random_range(0..n)] = f32::NEG_INFINITY;
     }
-    let mut s = DataSet::new("zero-a-times-inf", m, n, k, a, b);
-    s.applies = |e| e.spec.sparsity.uses_a_pattern();
-    sets.push(s);
-    let mut a = dense(rng, m * k);
-    let mut b = dense(rng, k * n);
-    for kk in (2..k).step_by(5) {
+    for kk in (2..k).step_by(11) {
         (0..n).for_each(|c| b[kk * n + c] = 0.0);
         a[rng.random_range(0..m) * k + kk] = f32::INFINITY;
     }
-    let mut s = DataSet::new("inf-times-zero-b", m, n, k, a, b);
-    s.applies = |e| e.spec.sparsity.uses_b_pattern();
+    let mut s = DataSet::new("inf-mixed", m, n, k, a, b);
+    s.nonfinite = true;
     sets.push(s);
-    // NaN in A (in an otherwise all-zero stripe) is nonzero: never skipped, propagates.
+    // 3. NaN in A (in an otherwise all-zero stripe, over sparse B): propagates along its row.
     let mut a = blockwise_a(m, k, 0.3, rng);
-    let b: Vec<f32> = (0..k * n).map(|_| rng.random_range(0.5..1.0)).collect();
+    let b = blockwise_b(k, n, 0.5, rng);
     let (r0, k0) = (rng.random_range(0..m), rng.random_range(0..k));
     (0..m).for_each(|r| a[r * k + k0] = 0.0);
     a[r0 * k + k0] = f32::NAN;
     let mut s = DataSet::new("nan-in-a", m, n, k, a, b);
-    s.nan_case = true;
-    s.applies = any;
+    s.nonfinite = true;
     sets.push(s);
     sets
 }
@@ -239,28 +248,30 @@ fn check(d: &DataSet, act: Activation, c: &[f32], nnz: Option<&[u32]>) -> Result
     let (m, n) = (d.m, d.n);
     let pre = d.pre();
     let want: Vec<f64> = pre.iter().map(|&x| esmm::reference::activate(x, act)).collect();
-    if d.nan_case {
-        // Positions where the reference is NaN must be NaN (activation none) or NaN/0 (ReLU may
-        // map NaN to 0 like fmaxf); everything else must match the reference.
-        for (i, (&g, &w)) in c.iter().zip(&want).enumerate() {
-            let ok = if w.is_nan() { g.is_nan() || (act != Activation::None && g == 0.0) } else { !g.is_nan() };
-            if !ok {
-                return Err(format!("NaN semantics: C[{}][{}] = {g}, reference {w}", i / n, i % n));
-            }
+    // NaN/Inf contract: C is NaN or ±Inf exactly where the dense IEEE reference is (an activation
+    // may map NaN to 0, as fmaxf does); unwritten output (poisoned NaN) fails here too.
+    for (i, (&g, &w)) in c.iter().zip(&want).enumerate() {
+        let g64 = f64::from(g);
+        let ok = if w.is_nan() {
+            g.is_nan() || (act != Activation::None && g == 0.0)
+        } else if w.is_infinite() {
+            g64 == w
+        } else {
+            g.is_finite()
+        };
+        if !ok {
+            return Err(format!("C[{}][{}] = {g} but the reference is {w}", i / n, i % n));
         }
-        let nan_rows = want.iter().filter(|w| w.is_nan()).count();
-        if nan_rows == 0 {
-            return Err("test data produced no NaN".into());
-        }
-    } else if let Some(&i) = nan_mismatches(c, &want).first() {
-        return Err(format!("C[{}][{}] = {} but reference {} (unwritten output is NaN)", i / n, i % n, c[i], want[i]));
+    }
+    if d.nonfinite && !want.iter().any(|w| !w.is_finite()) {
+        return Err("test data produced no NaN or Inf".into());
     }
     let e = rel_frobenius_error(c, &want);
     if e.is_nan() || e > TOLERANCE {
         return Err(format!("relative Frobenius error {e:.3e} > {TOLERANCE:e}"));
     }
     if let Some(nnz) = nnz {
-        if !d.nan_case {
+        if !d.nonfinite {
             let own = col_nnz(c, m, n);
             if let Some(j) = (0..n).find(|&j| own[j] != nnz[j]) {
                 return Err(format!("col_nnz[{j}] = {} but the written C column has {} nonzeros", nnz[j], own[j]));
@@ -306,7 +317,7 @@ fn variant_cases<'a>(sets: &'a [DataSet], variants: &[&'static RegistryEntry], o
     for &e in variants {
         let s = e.spec;
         if s.sparsity.uses_b_pattern() && s.preprocess != Preprocess::OfflineB {
-            if let Some(d) = pick("blockwise d=0.5") {
+            for d in [pick("blockwise d=0.5"), pick("inf-b-under-zero-a")].into_iter().flatten() {
                 cases.push(Case {
                     name: format!("{} prepared-b {}", e.name, d.name),
                     run: Box::new(move |esmm| run_variant(esmm, &new_stream(esmm)?, e, d, true)),
@@ -440,6 +451,56 @@ fn api_cases<'a>() -> Vec<Case<'a>> {
                 }),
             });
         }
+    }
+    for (m, n, k) in [(65, 129, 9), (333, 777, 1555)] {
+        cases.push(Case {
+            name: format!("api nan-inf-contract every-path {m}x{n}x{k}"),
+            run: Box::new(move |esmm| {
+                // B rows of +Inf under all-zero columns of A, through every path the dispatcher
+                // can take: default dispatch (plain, with a layer, with a prepared B, with an
+                // epilogue that cuBLAS cannot apply) and cuBLAS itself. All must give dense NaNs.
+                let mut rng = StdRng::seed_from_u64((m * n * k) as u64);
+                let d = inf_b_under_zero_a(m, n, k, &mut rng);
+                let s = new_stream(esmm)?;
+                let da = s.clone_htod(&d.a).map_err(|e| e.to_string())?;
+                let db = s.clone_htod(&d.b).map_err(|e| e.to_string())?;
+                let prepared = esmm.prepare_b(&s, &db, k, n).map_err(|e| e.to_string())?;
+                if !prepared.has_nonfinite() {
+                    return Err("prepare_b did not notice the Inf in B".into());
+                }
+                let layer = esmm::Layer::new();
+                let dims = Dims::new(m, n, k);
+                let mut ran = Vec::new();
+                for (label, act, use_layer, use_prepared) in [
+                    ("default", Activation::None, false, false),
+                    ("layer", Activation::None, true, false),
+                    ("layer+prepared", Activation::None, true, true),
+                    ("relu", Activation::Relu, false, false),
+                    ("relu2+prepared", Activation::Relu2, false, true),
+                ] {
+                    for _ in 0..3 {
+                        let mut dc = s.clone_htod(&vec![f32::NAN; m * n]).map_err(|e| e.to_string())?;
+                        let opts = MatmulOptions {
+                            activation: act,
+                            layer: use_layer.then_some(&layer),
+                            prepared_b: use_prepared.then_some(&prepared),
+                            ..Default::default()
+                        };
+                        let r = esmm.matmul(&s, &da, &db, &mut dc, dims, opts).map_err(|e| e.to_string())?;
+                        let c = s.clone_dtoh(&dc).map_err(|e| e.to_string())?;
+                        check(&d, act, &c, None).map_err(|e| format!("{label} ran {r:?}: {e}"))?;
+                        ran.push(r.unwrap_or("-"));
+                    }
+                }
+                let mut dc = s.clone_htod(&vec![f32::NAN; m * n]).map_err(|e| e.to_string())?;
+                esmm.cublas_sgemm(&s, &da, &db, &mut dc, dims, BlasMath::Fp32).map_err(|e| e.to_string())?;
+                let c = s.clone_dtoh(&dc).map_err(|e| e.to_string())?;
+                check(&d, Activation::None, &c, None).map_err(|e| format!("cublas: {e}"))?;
+                ran.sort();
+                ran.dedup();
+                Ok(format!("paths {ran:?} + cublas"))
+            }),
+        });
     }
     cases.push(Case {
         name: "api adaptive-dispatch layer dense->sparse".into(),

@@ -123,7 +123,8 @@ static std::vector<double> reference(const Variant& v, const std::vector<float>&
 
 struct Dev {
     float *A = nullptr, *B = nullptr, *C = nullptr;
-    unsigned *pa = nullptr, *pb = nullptr, *nnz = nullptr, *bar = nullptr;
+    unsigned *pa = nullptr, *pb = nullptr, *nnz = nullptr, *ctrl = nullptr, *ones = nullptr;
+    unsigned epoch = 0;   // bumped per launch (kernel ABI: ctrl[2] == epoch means a non-finite input)
 };
 
 static int coop_grid(const Variant& v, int M, int N) {
@@ -136,22 +137,25 @@ static int coop_grid(const Variant& v, int M, int N) {
 }
 
 // Launches the variant's kernels (pattern kernels first for Separate).
-static void launch(const Variant& v, const Dev& d, int M, int N, int K, cudaStream_t s = 0) {
+static void launch(const Variant& v, Dev& d, int M, int N, int K, cudaStream_t s = 0) {
     int kw = cdiv(K, 32);
+    unsigned* ctrl = d.ctrl;
+    const unsigned* ones = d.ones;
+    unsigned epoch = ++d.epoch;
     if (v.pattern_a) {
         const float* A = d.A; unsigned* p = d.pa;
-        void* args[] = {(void*)&A, (void*)&M, (void*)&K, (void*)&p};
+        void* args[] = {(void*)&A, (void*)&M, (void*)&K, (void*)&p, (void*)&ctrl, (void*)&epoch};
         CK(cudaLaunchKernel(v.pattern_a, dim3(kw, cdiv(M, v.ga)), dim3(32), args, 0, s));
     }
     if (v.pattern_b) {
         const float* B = d.B; unsigned* p = d.pb;
-        void* args[] = {(void*)&B, (void*)&K, (void*)&N, (void*)&p};
+        void* args[] = {(void*)&B, (void*)&K, (void*)&N, (void*)&p, (void*)&ctrl, (void*)&epoch};
         CK(cudaLaunchKernel(v.pattern_b, dim3(kw, cdiv(N, v.gb)), dim3(32), args, 0, s));
     }
     const float* A = d.A; const float* B = d.B; float* C = d.C;
-    unsigned *pa = d.pa, *pb = d.pb, *nnz = v.col_nnz ? d.nnz : nullptr, *bar = v.persistent ? d.bar : nullptr;
+    unsigned *pa = d.pa, *pb = d.pb, *nnz = v.col_nnz ? d.nnz : nullptr;
     void* args[] = {(void*)&A, (void*)&B, (void*)&C, (void*)&M, (void*)&N, (void*)&K,
-                    (void*)&pa, (void*)&pb, (void*)&nnz, (void*)&bar};
+                    (void*)&pa, (void*)&pb, (void*)&nnz, (void*)&ctrl, (void*)&ones, (void*)&epoch};
     if (v.persistent) {
         CK(cudaLaunchCooperativeKernel(v.gemm, dim3(coop_grid(v, M, N)), dim3(v.threads), args, v.smem, s));
     } else {
@@ -174,12 +178,14 @@ static Dev alloc_dev(size_t M, size_t N, size_t K) {
     CK(cudaMalloc(&d.pa, M * kw * 4));   // enough for granularity >= 1
     CK(cudaMalloc(&d.pb, N * kw * 4));
     CK(cudaMalloc(&d.nnz, N * 4));
-    CK(cudaMalloc(&d.bar, 8));
-    CK(cudaMemset(d.bar, 0, 8));
+    CK(cudaMalloc(&d.ctrl, 16));
+    CK(cudaMemset(d.ctrl, 0, 16));
+    CK(cudaMalloc(&d.ones, std::max(M, N) * kw * 4));
+    CK(cudaMemset(d.ones, 0xFF, std::max(M, N) * kw * 4));
     return d;
 }
 static void free_dev(Dev& d) {
-    cudaFree(d.A); cudaFree(d.B); cudaFree(d.C); cudaFree(d.pa); cudaFree(d.pb); cudaFree(d.nnz); cudaFree(d.bar);
+    cudaFree(d.A); cudaFree(d.B); cudaFree(d.C); cudaFree(d.pa); cudaFree(d.pb); cudaFree(d.nnz); cudaFree(d.ctrl); cudaFree(d.ones);
 }
 
 // Runs one variant on (A, B) and checks C (and the patterns it extracted, and col_nnz).
@@ -379,11 +385,12 @@ static int run_bench(int n, const char* filter) {
             if (v.pattern_a && den == 0.5) {
                 float tp = time_ms([&] {
                     const float* Ap = d.A; unsigned* p = d.pa; int m = M, k = K;
-                    void* args[] = {(void*)&Ap, (void*)&m, (void*)&k, (void*)&p};
+                    unsigned* ctrl = d.ctrl; unsigned epoch = ++d.epoch;
+                    void* args[] = {(void*)&Ap, (void*)&m, (void*)&k, (void*)&p, (void*)&ctrl, (void*)&epoch};
                     CK(cudaLaunchKernel(v.pattern_a, dim3(cdiv(K, 32), cdiv(M, v.ga)), dim3(32), args, 0, 0));
                     if (v.pattern_b) {
                         const float* Bp = d.B; unsigned* q = d.pb; int nn = N;
-                        void* args2[] = {(void*)&Bp, (void*)&k, (void*)&nn, (void*)&q};
+                        void* args2[] = {(void*)&Bp, (void*)&k, (void*)&nn, (void*)&q, (void*)&ctrl, (void*)&epoch};
                         CK(cudaLaunchKernel(v.pattern_b, dim3(cdiv(K, 32), cdiv(N, v.gb)), dim3(32), args2, 0, 0));
                     }
                 });

@@ -101,6 +101,7 @@ pub struct PreparedB {
     n: usize,
     patterns: Vec<(u32, CudaSlice<u32>)>,
     density: f64,
+    nonfinite: bool,
 }
 
 impl PreparedB {
@@ -115,6 +116,10 @@ impl PreparedB {
     /// Fraction of set bits of the 32-column pattern: the B density the dispatcher assumes.
     pub fn density(&self) -> f64 {
         self.density
+    }
+    /// Whether B holds an Inf or NaN (then sparse kernels skip nothing on calls with this B).
+    pub fn has_nonfinite(&self) -> bool {
+        self.nonfinite
     }
     /// The pattern at granularity `cols` (32 or 8), `ceil(N/cols) * ceil(K/32)` words.
     pub fn pattern(&self, cols: u32) -> Option<&CudaSlice<u32>> {
@@ -140,13 +145,20 @@ struct LoadedVariant {
     _module: Arc<CudaModule>,
 }
 
-/// Scratch buffers of one stream: patterns and the persistent-kernel barrier.
+/// Scratch buffers of one stream: patterns, the kernels' control words and the all-ones pattern.
 struct Workspace {
     stream: Arc<CudaStream>,
     a_pat: Option<CudaSlice<u32>>,
     b_pat: Option<CudaSlice<u32>>,
-    /// `[2]` u32, zeroed once at allocation and never reset (the kernels keep it valid).
-    barrier: Option<CudaSlice<u32>>,
+    /// `[4]` u32 control words, zeroed once at allocation and never reset: `[0..1]` the
+    /// persistent kernels' grid barrier (they keep it valid), `[2]` the epoch of the last call
+    /// whose inputs held a non-finite value.
+    ctrl: Option<CudaSlice<u32>>,
+    /// All-ones pattern words a sparse kernel reads instead of the patterns when its call saw a
+    /// non-finite input (then it skips nothing).
+    ones: Option<CudaSlice<u32>>,
+    /// Epoch of the last sparse call on this stream (each call gets a fresh one, from 1).
+    epoch: u32,
 }
 
 impl Workspace {
@@ -167,11 +179,33 @@ impl Workspace {
         Ok(buf.device_ptr(stream).0)
     }
 
-    fn barrier(&mut self) -> Result<u64> {
-        if self.barrier.is_none() {
-            self.barrier = Some(self.stream.alloc_zeros::<u32>(2).during("allocating the grid barrier")?);
+    fn ctrl(&mut self) -> Result<u64> {
+        if self.ctrl.is_none() {
+            self.ctrl = Some(self.stream.alloc_zeros::<u32>(4).during("allocating the control words")?);
         }
-        Ok(self.barrier.as_ref().expect("allocated above").device_ptr(&self.stream).0)
+        Ok(self.ctrl.as_ref().expect("allocated above").device_ptr(&self.stream).0)
+    }
+
+    /// An all-ones pattern of at least `len` words.
+    fn ones(&mut self, len: usize) -> Result<u64> {
+        let len = len.max(1);
+        if self.ones.as_ref().is_none_or(|s| s.len() < len) {
+            let cap = len.next_power_of_two();
+            // SAFETY: freshly allocated u32 buffer, filled with ones before any use.
+            let buf = unsafe { self.stream.alloc::<u32>(cap) }.during("allocating the all-ones pattern")?;
+            let (ptr, g) = buf.device_ptr(&self.stream);
+            unsafe { drv::memset_d8_async(ptr, 0xFF, cap * 4, self.stream.cu_stream()) }
+                .during("filling the all-ones pattern")?;
+            drop(g);
+            self.ones = Some(buf);
+        }
+        Ok(self.ones.as_ref().expect("allocated above").device_ptr(&self.stream).0)
+    }
+
+    /// A fresh epoch for the next call (never 0, the control word's initial value).
+    fn next_epoch(&mut self) -> u32 {
+        self.epoch = self.epoch.wrapping_add(1).max(1);
+        self.epoch
     }
 }
 
@@ -222,6 +256,7 @@ pub fn cublas_present() -> bool {
 enum Arg {
     Ptr(u64),
     Int(i32),
+    U32(u32),
 }
 
 impl Esmm {
@@ -406,7 +441,7 @@ impl Esmm {
         let mut map = lock(&self.workspaces);
         map.entry(stream.cu_stream() as usize)
             .or_insert_with(|| {
-                Arc::new(Mutex::new(Workspace { stream: stream.clone(), a_pat: None, b_pat: None, barrier: None }))
+                Arc::new(Mutex::new(Workspace { stream: stream.clone(), a_pat: None, b_pat: None, ctrl: None, ones: None, epoch: 0 }))
             })
             .clone()
     }
@@ -432,6 +467,7 @@ impl Esmm {
             match a {
                 Arg::Ptr(p) => builder.arg(p),
                 Arg::Int(x) => builder.arg(x),
+                Arg::U32(x) => builder.arg(x),
             };
         }
         let what = format!("launching {} ({:?})", l.symbol, grid);
@@ -586,17 +622,30 @@ impl Esmm {
         } else {
             0
         };
+        let sparse = spec.sparsity != esmm_spec::Sparsity::Dense;
         let persistent = entry.launches.iter().any(|l| matches!(l.grid, GridRule::Persistent { .. }));
-        let barrier = if persistent { ws.barrier()? } else { 0 };
+        let (ctrl, ones, epoch) = if sparse || persistent {
+            let blocks = m.div_ceil(spec.a_granularity.max(1) as usize).max(n.div_ceil(spec.b_granularity.max(1) as usize));
+            let (ctrl, ones) = (ws.ctrl()?, ws.ones(blocks * kw)?);
+            let epoch = ws.next_epoch();
+            // Weights prepared offline with an Inf or NaN: this call skips nothing.
+            if prepared_pat.is_some() && prepared_b.is_some_and(PreparedB::has_nonfinite) {
+                // SAFETY: ctrl holds 4 u32 (allocated by the workspace).
+                unsafe { cudarc::driver::sys::cuMemsetD32Async(ctrl + 8, epoch, 1, stream.cu_stream()) }.result().during("marking a non-finite B")?;
+            }
+            (ctrl, ones, epoch)
+        } else {
+            (0, 0, 0)
+        };
         let (mi, ni, ki) = (m as i32, n as i32, k as i32);
         for (i, l) in entry.launches.iter().enumerate() {
             let args = match l.stage {
-                Stage::PatternA => vec![Arg::Ptr(a_ptr), Arg::Int(mi), Arg::Int(ki), Arg::Ptr(a_pat)],
+                Stage::PatternA => vec![Arg::Ptr(a_ptr), Arg::Int(mi), Arg::Int(ki), Arg::Ptr(a_pat), Arg::Ptr(ctrl), Arg::U32(epoch)],
                 Stage::PatternB => {
                     if prepared_pat.is_some() {
                         continue; // computed once by prepare_b
                     }
-                    vec![Arg::Ptr(b_ptr), Arg::Int(ki), Arg::Int(ni), Arg::Ptr(b_pat)]
+                    vec![Arg::Ptr(b_ptr), Arg::Int(ki), Arg::Int(ni), Arg::Ptr(b_pat), Arg::Ptr(ctrl), Arg::U32(epoch)]
                 }
                 Stage::Gemm => vec![
                     Arg::Ptr(a_ptr),
@@ -608,7 +657,9 @@ impl Esmm {
                     Arg::Ptr(a_pat),
                     Arg::Ptr(b_pat),
                     Arg::Ptr(nnz_ptr),
-                    Arg::Ptr(barrier),
+                    Arg::Ptr(ctrl),
+                    Arg::Ptr(ones),
+                    Arg::U32(epoch),
                 ],
             };
             match stage_events.as_mut() {
@@ -680,8 +731,10 @@ impl Esmm {
         let ws = self.workspace(stream);
         let mut ws = lock(&ws);
         let pat = Workspace::pattern(&mut ws.a_pat, stream, words)?;
+        let ctrl = ws.ctrl()?;
+        let epoch = ws.next_epoch();
         let (a_ptr, _g) = a.device_ptr(stream);
-        let args = [Arg::Ptr(a_ptr), Arg::Int(m as i32), Arg::Int(k as i32), Arg::Ptr(pat)];
+        let args = [Arg::Ptr(a_ptr), Arg::Int(m as i32), Arg::Int(k as i32), Arg::Ptr(pat), Arg::Ptr(ctrl), Arg::U32(epoch)];
         self.launch(stream, &v, i, dims, &args)?;
         let src = ws.a_pat.as_ref().expect("allocated above");
         Self::read_back(stream, src, words, (m.div_ceil(64) * k) as u64, state, Operand::A)
@@ -706,6 +759,9 @@ impl Esmm {
         let kw = k.div_ceil(32);
         let mut patterns = Vec::new();
         let mut host_b: Option<Vec<f32>> = None;
+        // ctrl[2] becomes 1 when a pattern kernel sees an Inf or NaN in B.
+        let mut ctrl = stream.alloc_zeros::<u32>(4).during("allocating control words")?;
+        let mut nonfinite = false;
         for g in PREPARED_GRANULARITIES {
             let words = n.div_ceil(g as usize) * kw;
             let mut pat = stream.alloc_zeros::<u32>(words.max(1)).during("allocating a prepared B pattern")?;
@@ -713,20 +769,24 @@ impl Esmm {
                 match self.pattern_b_kernel(g) {
                     Some((v, i)) => {
                         let (p, _g) = pat.device_ptr_mut(stream);
-                        let args = [Arg::Ptr(b_ptr), Arg::Int(k as i32), Arg::Int(n as i32), Arg::Ptr(p)];
+                        let (c, _cg) = ctrl.device_ptr_mut(stream);
+                        let args = [Arg::Ptr(b_ptr), Arg::Int(k as i32), Arg::Int(n as i32), Arg::Ptr(p), Arg::Ptr(c), Arg::U32(1)];
                         self.launch(stream, &v, i, dims, &args)?;
                     }
                     None => {
                         if host_b.is_none() {
                             host_b = Some(stream.clone_dtoh(b).during("copying B to the host")?);
                         }
-                        let host = crate::reference::pattern_b(host_b.as_ref().expect("set above"), k, n, g as usize);
+                        let hb = host_b.as_ref().expect("set above");
+                        nonfinite |= hb[..k * n].iter().any(|x| !x.is_finite());
+                        let host = crate::reference::pattern_b(hb, k, n, g as usize);
                         stream.memcpy_htod(&host, &mut pat).during("uploading a B pattern")?;
                     }
                 }
             }
             patterns.push((g, pat));
         }
+        nonfinite |= stream.clone_dtoh(&ctrl).during("reading the non-finite flag")?[2] != 0;
         // One download at preparation time (weights are prepared once): the B density.
         let density = match patterns.iter().find(|(g, _)| *g == 32) {
             Some((_, p)) if k > 0 && n > 0 => {
@@ -736,7 +796,7 @@ impl Esmm {
             }
             _ => 1.0,
         };
-        Ok(PreparedB { ctx: self.ctx.clone(), b_addr: b_ptr, k, n, patterns, density })
+        Ok(PreparedB { ctx: self.ctx.clone(), b_addr: b_ptr, k, n, patterns, density, nonfinite })
     }
 
     /// A compiled, loadable pattern-B kernel of granularity `cols` from any registry entry.

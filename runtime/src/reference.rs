@@ -23,11 +23,10 @@ pub fn activate(x: f64, act: Activation) -> f64 {
 
 /// `act(A · B)` in f64, A `m×k` and B `k×n` row-major f32.
 ///
-/// Skip semantics: a term whose A or B factor is exactly zero contributes exactly 0, even when
-/// the other factor is ±Inf or NaN (a skipped block never multiplies). This agrees with every
-/// ESMM kernel whenever non-finite values only meet zeros that lie in an all-zero pattern
-/// stripe; elsewhere the kernels compute `0 × Inf = NaN` like dense math. A NaN factor is
-/// nonzero and propagates. Multithreaded over row blocks.
+/// IEEE semantics, as a dense GEMM: every product takes part, so `0 × ±Inf` and anything × NaN
+/// give NaN (the contract every dispatch path follows, docs/RUNTIME.md). Zero entries of A are
+/// skipped only where the matching row of B is finite, which cannot change the result.
+/// Multithreaded over row blocks.
 ///
 /// # Panics
 /// Panics if `a.len() < m*k` or `b.len() < k*n` (test-side helper).
@@ -37,6 +36,9 @@ pub fn gemm_f64(a: &[f32], b: &[f32], m: usize, n: usize, k: usize, act: Activat
     if m == 0 || n == 0 {
         return c;
     }
+    // Rows of B with an Inf or NaN: a zero in A still meets them (0 × Inf = NaN).
+    let b_row_nonfinite: Vec<bool> = (0..k).map(|kk| b[kk * n..kk * n + n].iter().any(|x| !x.is_finite())).collect();
+    let b_row_nonfinite = &b_row_nonfinite;
     let threads = std::thread::available_parallelism().map_or(1, |t| t.get()).min(m);
     let rows_per = m.div_ceil(threads);
     std::thread::scope(|s| {
@@ -49,15 +51,13 @@ pub fn gemm_f64(a: &[f32], b: &[f32], m: usize, n: usize, k: usize, act: Activat
                     acc.iter_mut().for_each(|x| *x = 0.0);
                     for kk in 0..k {
                         let av = a[r * k + kk];
-                        if av == 0.0 {
-                            continue;
+                        if av == 0.0 && !b_row_nonfinite[kk] {
+                            continue; // adds exact zeros only
                         }
                         let av = f64::from(av);
                         let brow = &b[kk * n..kk * n + n];
                         for (x, &bv) in acc.iter_mut().zip(brow) {
-                            if bv != 0.0 {
-                                *x += av * f64::from(bv);
-                            }
+                            *x += av * f64::from(bv);
                         }
                     }
                     for (o, &x) in out.iter_mut().zip(&acc) {
@@ -144,6 +144,17 @@ pub fn rel_frobenius_error(got: &[f32], want: &[f64]) -> f64 {
     }
 }
 
+/// Indices where `got` and `want` disagree on being NaN, +Inf or -Inf (should be empty).
+pub fn nonfinite_mismatches(got: &[f32], want: &[f64]) -> Vec<usize> {
+    let class = |x: f64| if x.is_nan() { 1 } else if x == f64::INFINITY { 2 } else if x == f64::NEG_INFINITY { 3 } else { 0 };
+    got.iter()
+        .zip(want)
+        .enumerate()
+        .filter(|(_, (g, w))| class(f64::from(**g)) != class(**w))
+        .map(|(i, _)| i)
+        .collect()
+}
+
 /// Indices where exactly one of `got` / `want` is NaN (should be empty).
 pub fn nan_mismatches(got: &[f32], want: &[f64]) -> Vec<usize> {
     got.iter()
@@ -226,13 +237,18 @@ mod tests {
     }
 
     #[test]
-    fn zero_times_inf_is_zero_and_nan_propagates() {
-        // A row 0 is zero where B row 0 is Inf.
+    fn zero_times_inf_is_nan_as_in_dense_math() {
+        // Row 0 of A: 0 meets B's Inf in column 0 (NaN) and 1 × finite in column 1.
+        // Row 1 of A: NaN × anything is NaN.
         let a = [0.0f32, 1.0, f32::NAN, 0.0];
         let b = [f32::INFINITY, 2.0, 3.0, 4.0];
         let c = gemm_f64(&a, &b, 2, 2, 2, Activation::None);
-        assert_eq!(&c[..2], &[3.0, 4.0]);
+        assert!(c[0].is_nan());
+        assert_eq!(c[1], 4.0);
         assert!(c[2].is_nan() && c[3].is_nan());
+        // 1 × Inf stays Inf.
+        let c = gemm_f64(&[1.0, 0.0], &[f32::INFINITY, 0.0], 1, 1, 2, Activation::None);
+        assert_eq!(c[0], f64::INFINITY);
         assert!(activate(f64::NAN, Activation::Relu).is_nan());
     }
 

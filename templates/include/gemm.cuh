@@ -163,25 +163,37 @@ __device__ __forceinline__ void gemm_tile(const float* __restrict__ A, const flo
     store_tile(acc, C, M, N, row0, col0, P, col_nnz);
 }
 
+// ctrl: [0..1] grid-barrier state, [2] the epoch of the last call whose inputs held a non-finite
+// value. A sparse kernel whose call saw one (ctrl[2] == epoch, written by this call's pattern
+// extraction or, for weights prepared offline, by the runtime) reads the all-ones pattern `ones`
+// instead, i.e. skips nothing: NaN/Inf propagate exactly as in a dense GEMM (docs/RUNTIME.md).
 __device__ __forceinline__ void gemm_kernel(const float* __restrict__ A, const float* __restrict__ B,
     float* __restrict__ C, int M, int N, int K, unsigned* a_pat, unsigned* b_pat, unsigned* col_nnz,
-    unsigned* barrier)
+    unsigned* ctrl, const unsigned* ones, unsigned epoch)
 {
     extern __shared__ __align__(16) float smem[];
     const int tiles_m = ceil_div(M, BM), tiles_n = ceil_div(N, BN);
-    if constexpr (PERSISTENT) {
-        if constexpr (EXTRACT_A || EXTRACT_B) {
-            extract_patterns(A, B, M, N, K, a_pat, b_pat);
-            grid_barrier(barrier);
+    const unsigned* pa = a_pat;
+    const unsigned* pb = b_pat;
+    if constexpr (PERSISTENT && (EXTRACT_A || EXTRACT_B)) {
+        extract_patterns(A, B, M, N, K, a_pat, b_pat, ctrl, epoch);
+        grid_barrier(ctrl);
+    }
+    if constexpr (SPARSE) {
+        if (__ldcg(ctrl + 2) == epoch) {
+            pa = ones;
+            pb = ones;
         }
+    }
+    if constexpr (PERSISTENT) {
         for (int t = blockIdx.x; t < tiles_m * tiles_n; t += gridDim.x) {
             int tm, tn;
             tile_coords(t, tiles_m, tiles_n, tm, tn);
-            gemm_tile(A, B, C, M, N, K, a_pat, b_pat, col_nnz, tm * BM, tn * BN, smem);
+            gemm_tile(A, B, C, M, N, K, pa, pb, col_nnz, tm * BM, tn * BN, smem);
         }
     } else {
         int tm, tn;
         tile_coords(blockIdx.y * gridDim.x + blockIdx.x, tiles_m, tiles_n, tm, tn);
-        gemm_tile(A, B, C, M, N, K, a_pat, b_pat, col_nnz, tm * BM, tn * BN, smem);
+        gemm_tile(A, B, C, M, N, K, pa, pb, col_nnz, tm * BM, tn * BN, smem);
     }
 }
