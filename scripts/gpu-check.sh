@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The ONE script the GPU machine runs (after scripts/carry-build.sh here, carrying `.carry`):
-# the GPU suite, then compute-sanitizer memcheck/racecheck/synccheck on the small-shape mode.
+# the GPU suite, the baseline tests, then compute-sanitizer memcheck/racecheck/synccheck on the small-shape mode.
 # Writes a summary to $OUT/gpu-check-summary.txt (and stdout); logs under $OUT.
 # Usage: scripts/gpu-check.sh [--quick] [--filter SUBSTR]   (extra args go to the full suite)
 set -uo pipefail
@@ -34,6 +34,20 @@ $cmd > "$OUT/gpu-suite.log" 2>&1; rc=$?
   echo "suite: $(tail -n 1 "$OUT/gpu-suite.log") (exit $rc, $(( $(date +%s) - t0 )) s)"
   grep -E "^FAIL" "$OUT/gpu-suite.log" | head -n 20
 } >> "$summary"
+
+# The same-process cuBLAS / cuBLASLt baselines (tests/gpu_baselines.rs), when built.
+baselines=.carry/bin/test-gpu_baselines
+if [ -x "$baselines" ]; then
+  t0=$(date +%s)
+  cmd="timeout ${BASELINES_TIMEOUT:-200} $baselines"
+  $cmd > "$OUT/gpu-baselines.log" 2>&1; rc=$?
+  [ $rc -ne 0 ] && status=1
+  {
+    echo "command: $cmd"
+    echo "baselines: $(tail -n 1 "$OUT/gpu-baselines.log") (exit $rc, $(( $(date +%s) - t0 )) s)"
+    grep -E "^FAIL" "$OUT/gpu-baselines.log" | head -n 20
+  } >> "$summary"
+fi
 
 for tool in memcheck racecheck synccheck; do
   t0=$(date +%s)

@@ -13,6 +13,11 @@ pub enum Error {
     Driver(String, cudarc::driver::DriverError),
     /// A cuBLAS call failed.
     Cublas(cudarc::cublas::result::CublasError),
+    /// `libcublasLt` could not be loaded (only the cuBLASLt baselines need it).
+    NoCublasLt,
+    /// A cuBLASLt call failed (`CUBLAS_STATUS_NOT_SUPPORTED` from the heuristic: no algorithm
+    /// for this shape, type combination and alignment).
+    CublasLt(cudarc::cublaslt::result::CublasError),
     /// The GPU's architecture has no compiled kernel (no SASS and no PTX that can JIT to it).
     UnsupportedGpu {
         /// Device name.
@@ -70,6 +75,11 @@ impl fmt::Display for Error {
             ),
             Error::Driver(what, e) => write!(f, "CUDA driver error while {what}: {e}"),
             Error::Cublas(e) => write!(f, "cuBLAS error: {e}"),
+            Error::NoCublasLt => write!(
+                f,
+                "cuBLASLt not found: libcublasLt could not be loaded; add the CUDA toolkit's lib64 (e.g. /usr/local/cuda/lib64) to LD_LIBRARY_PATH, or use a cuBLAS baseline"
+            ),
+            Error::CublasLt(e) => write!(f, "cuBLASLt error: {e}"),
             Error::UnsupportedGpu { name, compute_capability, compiled, ptx } => write!(
                 f,
                 "GPU {name} (sm_{compute_capability}) has no compiled esmm kernel: this build has SASS for {} and PTX for compute_{ptx}; rebuild with ESMM_CUDA_ARCHS unset or including sm_{compute_capability}",
@@ -100,6 +110,12 @@ impl std::error::Error for Error {}
 impl From<cudarc::cublas::result::CublasError> for Error {
     fn from(e: cudarc::cublas::result::CublasError) -> Self {
         Error::Cublas(e)
+    }
+}
+
+impl From<cudarc::cublaslt::result::CublasError> for Error {
+    fn from(e: cudarc::cublaslt::result::CublasError) -> Self {
+        Error::CublasLt(e)
     }
 }
 

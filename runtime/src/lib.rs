@@ -19,6 +19,7 @@
 #![warn(missing_docs)]
 
 pub mod adaptive;
+pub mod baseline;
 pub mod dispatch;
 pub mod error;
 pub mod gpu;
@@ -30,6 +31,7 @@ pub mod workload;
 
 pub use cudarc;
 pub use adaptive::Layer;
+pub use baseline::{Baseline, BaselineElem, BaselineKind, BaselineMath, Baselines, ElemType};
 pub use dispatch::{choose_variant, Request, REGISTRY};
 pub use error::{Error, Result};
 pub use esmm_spec::{Activation, KernelSpec, RegistryEntry};

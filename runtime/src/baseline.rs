@@ -1,0 +1,507 @@
+//! Same-process cuBLAS and cuBLASLt baselines: row-major `C[M×N] = A[M×K] · B[K×N]` as FP32
+//! SGEMM, TF32, or bf16/f16 inputs with fp32 compute (`CUBLAS_COMPUTE_32F`), writing f32 or the
+//! inputs' 16-bit type. Independent of [`crate::Esmm`]: a [`Baselines`] needs only the context.
+//!
+//! **Row-major mapping.** A row-major `R×C` matrix is the column-major `C×R` matrix with leading
+//! dimension `C`, so both libraries compute the column-major `Cᵀ[N×M] = Bᵀ[N×K] · Aᵀ[K×M]` with
+//! no transposes: `m' = N, n' = M, k' = K`, `lda = N` (B), `ldb = K` (A), `ldc = N` (C); see
+//! [`col_major`]. Every leading dimension equals the row count of its column-major operand, so
+//! it is ≥ 1 and valid for every non-empty shape. Decode GEMV (`M = 1..16`) is plain [`Baselines::gemm`]
+//! with small M: for `M = 1`, `x[1×K] · W[K×N]` becomes `Wᵀ·x` with `n' = 1`, `ldb = K`,
+//! `ldc = N` (never the degenerate `ld = M = 1` of a row vector), which cuBLAS may serve with a
+//! GEMV kernel.
+//!
+//! **Sharing.** `Baselines` is `Send + Sync`. The cuBLAS handle, the cuBLASLt handle, its plan
+//! cache and its workspace are created on first use and used under a lock; each call binds them
+//! to the caller's stream. cudarc's event tracking orders uses of the workspace across streams.
+
+use std::collections::HashMap;
+use std::ffi::c_void;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+
+use cudarc::cublas::{sys as bs, CudaBlas};
+use cudarc::cublaslt::{result as lt_result, sys as lt};
+use cudarc::driver::{result as drv, CudaContext, CudaSlice, CudaStream, DevicePtr, DevicePtrMut, DeviceRepr, DeviceSlice};
+use half::{bf16, f16};
+
+use crate::error::{DriverContext, Error, Result};
+use crate::validate::{check_len, Dims};
+
+/// Most workspace a cuBLASLt algorithm may ask for (NVIDIA's recommendation for Hopper); the
+/// buffer itself is grown to what the chosen algorithms need.
+const LT_MAX_WORKSPACE: u64 = 32 << 20;
+/// Cached cuBLASLt plans before the cache is cleared.
+const LT_MAX_PLANS: usize = 256;
+
+/// Element types the baselines read and write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ElemType {
+    /// IEEE f32.
+    F32,
+    /// bfloat16 ([`half::bf16`]).
+    Bf16,
+    /// IEEE half ([`half::f16`]).
+    F16,
+}
+
+impl ElemType {
+    /// Stable lowercase name: `f32`, `bf16`, `f16`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            ElemType::F32 => "f32",
+            ElemType::Bf16 => "bf16",
+            ElemType::F16 => "f16",
+        }
+    }
+}
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// A Rust element type the baselines accept (`f32`, `half::bf16`, `half::f16`; sealed).
+pub trait BaselineElem: DeviceRepr + Copy + sealed::Sealed {
+    /// Which element type it is.
+    const TYPE: ElemType;
+}
+
+macro_rules! elem {
+    ($t:ty, $e:ident) => {
+        impl sealed::Sealed for $t {}
+        impl BaselineElem for $t {
+            const TYPE: ElemType = ElemType::$e;
+        }
+    };
+}
+elem!(f32, F32);
+elem!(bf16, Bf16);
+elem!(f16, F16);
+
+/// Which library runs a baseline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BaselineKind {
+    /// `cublasGemmEx` (the classic cuBLAS API; default algorithm).
+    Cublas,
+    /// `cublasLtMatmul` with the heuristic's first algorithm (the other candidate for small M).
+    CublasLt,
+}
+
+/// What a baseline computes. Scaling and accumulation are fp32 in every case.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BaselineMath {
+    /// f32 inputs, plain FP32 math (SGEMM; `CUBLAS_COMPUTE_32F`).
+    Fp32,
+    /// f32 inputs rounded to TF32 on tensor cores (`CUBLAS_COMPUTE_32F_FAST_TF32`).
+    Tf32,
+    /// bf16 inputs, tensor cores, fp32 compute (`CUBLAS_COMPUTE_32F`).
+    Bf16,
+    /// f16 inputs, tensor cores, fp32 compute (`CUBLAS_COMPUTE_32F`).
+    F16,
+}
+
+impl BaselineMath {
+    /// The input element type this math reads.
+    pub const fn input(self) -> ElemType {
+        match self {
+            BaselineMath::Fp32 | BaselineMath::Tf32 => ElemType::F32,
+            BaselineMath::Bf16 => ElemType::Bf16,
+            BaselineMath::F16 => ElemType::F16,
+        }
+    }
+}
+
+/// One baseline: a library and an arithmetic.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Baseline {
+    /// The library.
+    pub kind: BaselineKind,
+    /// The arithmetic.
+    pub math: BaselineMath,
+}
+
+impl Baseline {
+    /// Every baseline, cuBLAS first.
+    pub const ALL: [Baseline; 8] = {
+        use {BaselineKind::*, BaselineMath::*};
+        let b = Baseline::new;
+        [b(Cublas, Fp32), b(Cublas, Tf32), b(Cublas, Bf16), b(Cublas, F16),
+         b(CublasLt, Fp32), b(CublasLt, Tf32), b(CublasLt, Bf16), b(CublasLt, F16)]
+    };
+
+    /// `Baseline { kind, math }`.
+    pub const fn new(kind: BaselineKind, math: BaselineMath) -> Baseline {
+        Baseline { kind, math }
+    }
+
+    /// Stable lowercase label for benchmark rows: `cublas_sgemm`, `cublas_tf32`, `cublas_bf16`,
+    /// `cublas_f16` and the same with `cublaslt_`. The output type is not part of it (append
+    /// [`ElemType::name`] where a table has both).
+    pub const fn label(self) -> &'static str {
+        use {BaselineKind::*, BaselineMath::*};
+        match (self.kind, self.math) {
+            (Cublas, Fp32) => "cublas_sgemm",
+            (Cublas, Tf32) => "cublas_tf32",
+            (Cublas, Bf16) => "cublas_bf16",
+            (Cublas, F16) => "cublas_f16",
+            (CublasLt, Fp32) => "cublaslt_sgemm",
+            (CublasLt, Tf32) => "cublaslt_tf32",
+            (CublasLt, Bf16) => "cublaslt_bf16",
+            (CublasLt, F16) => "cublaslt_f16",
+        }
+    }
+
+    /// Checks the element types of a call: inputs must be [`BaselineMath::input`]; the output
+    /// f32, or the inputs' type for [`BaselineMath::Bf16`] / [`BaselineMath::F16`].
+    pub fn check_types(self, input: ElemType, output: ElemType) -> Result<()> {
+        let want = self.math.input();
+        if input != want {
+            let msg = format!("{} reads {} inputs, got {}", self.label(), want.name(), input.name());
+            return Err(Error::InvalidArgument(msg));
+        }
+        if output != ElemType::F32 && output != want {
+            let msg = format!("{} writes f32 or {} outputs, got {}", self.label(), want.name(), output.name());
+            return Err(Error::InvalidArgument(msg));
+        }
+        Ok(())
+    }
+}
+
+/// Column-major GEMM parameters of a row-major problem (see the module docs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ColMajor {
+    /// Rows of the column-major output: N.
+    pub m: i32,
+    /// Columns of the column-major output: M.
+    pub n: i32,
+    /// Inner dimension: K.
+    pub k: i32,
+    /// Leading dimension of the first operand (row-major B): N.
+    pub lda: i32,
+    /// Leading dimension of the second operand (row-major A): K.
+    pub ldb: i32,
+    /// Leading dimension of the output (row-major C): N.
+    pub ldc: i32,
+}
+
+/// Maps row-major `dims` to column-major parameters (operands swapped: first B, then A).
+/// Leading dimensions are at least 1 even for zero sizes; errors when a size exceeds `i32::MAX`.
+pub fn col_major(dims: Dims) -> Result<ColMajor> {
+    let int = |what: &str, x: usize| {
+        i32::try_from(x).map_err(|_| Error::InvalidArgument(format!("{what} = {x} exceeds i32::MAX")))
+    };
+    let (m, n, k) = (int("M", dims.m)?, int("N", dims.n)?, int("K", dims.k)?);
+    Ok(ColMajor { m: n, n: m, k, lda: n.max(1), ldb: k.max(1), ldc: n.max(1) })
+}
+
+/// Largest power of two (≤ 256) dividing a device address: what cuBLASLt may assume.
+fn alignment(ptr: u64) -> u32 {
+    if ptr == 0 { 256 } else { 1u32 << ptr.trailing_zeros().min(8) }
+}
+
+/// The baselines of one CUDA context. Creating one is cheap: libraries are probed and handles
+/// created on first use. Never panics; errors name what to do.
+pub struct Baselines {
+    ctx: Arc<CudaContext>,
+    has_blas: OnceLock<bool>,
+    has_lt: OnceLock<bool>,
+    blas: Mutex<Option<CudaBlas>>,
+    lt: Mutex<Option<LtState>>,
+}
+
+/// An owned cuBLASLt object, destroyed (errors ignored) on drop.
+struct Owned<H: Copy>(H, unsafe fn(H) -> lt::cublasStatus_t);
+
+impl<H: Copy> Drop for Owned<H> {
+    fn drop(&mut self) {
+        // SAFETY: created by the matching create call, destroyed once.
+        let _ = unsafe { (self.1)(self.0) };
+    }
+}
+
+/// A ready cuBLASLt call for one shape, type combination and alignment.
+struct LtPlan {
+    desc: Owned<lt::cublasLtMatmulDesc_t>,
+    /// Layouts of the first operand (row-major B), the second (row-major A), and C.
+    layouts: [Owned<lt::cublasLtMatrixLayout_t>; 3],
+    algo: lt::cublasLtMatmulAlgo_t,
+    workspace: usize,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct PlanKey {
+    dims: Dims,
+    math: BaselineMath,
+    out: ElemType,
+    /// Alignments of row-major B, A and C.
+    align: [u32; 3],
+}
+
+struct LtState {
+    handle: Owned<lt::cublasLtHandle_t>,
+    plans: HashMap<PlanKey, LtPlan>,
+    workspace: Option<CudaSlice<u8>>,
+}
+
+// SAFETY: the raw cuBLASLt handle and descriptors are only touched under `Baselines::lt`'s lock.
+unsafe impl Send for LtState {}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+// Both tables are indexed in `ElemType`'s declaration order.
+fn lt_data_type(e: ElemType) -> lt::cudaDataType_t {
+    use lt::cudaDataType_t::*;
+    [CUDA_R_32F, CUDA_R_16BF, CUDA_R_16F][e as usize]
+}
+
+fn blas_data_type(e: ElemType) -> bs::cudaDataType_t {
+    use bs::cudaDataType_t::*;
+    [CUDA_R_32F, CUDA_R_16BF, CUDA_R_16F][e as usize]
+}
+
+impl LtPlan {
+    fn new(handle: lt::cublasLtHandle_t, key: PlanKey, cm: ColMajor) -> Result<LtPlan> {
+        let compute = match key.math {
+            BaselineMath::Tf32 => lt::cublasComputeType_t::CUBLAS_COMPUTE_32F_FAST_TF32,
+            _ => lt::cublasComputeType_t::CUBLAS_COMPUTE_32F,
+        };
+        let (input, f32t) = (lt_data_type(key.math.input()), lt::cudaDataType_t::CUDA_R_32F);
+        let desc = Owned(lt_result::create_matmul_desc(compute, f32t)?, lt::cublasLtMatmulDescDestroy);
+        let layout = |t, rows: i32, cols: i32, ld: i32| -> Result<_> {
+            let h = lt_result::create_matrix_layout(t, rows as u64, cols as u64, ld as i64)?;
+            Ok(Owned(h, lt::cublasLtMatrixLayoutDestroy))
+        };
+        let layouts = [
+            layout(input, cm.m, cm.k, cm.lda)?,
+            layout(input, cm.k, cm.n, cm.ldb)?,
+            layout(lt_data_type(key.out), cm.m, cm.n, cm.ldc)?,
+        ];
+        let pref = Owned(lt_result::create_matmul_pref()?, lt::cublasLtMatmulPreferenceDestroy);
+        use lt::cublasLtMatmulPreferenceAttributes_t as P;
+        let [aa, ab, ac] = key.align;
+        // SAFETY: each attribute gets a value of its documented type (u64 bytes, u32 alignments).
+        unsafe {
+            let set = |attr, v: *const c_void, size| lt_result::set_matmul_pref_attribute(pref.0, attr, v, size);
+            set(P::CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &LT_MAX_WORKSPACE as *const u64 as _, 8)?;
+            for (attr, v) in [
+                (P::CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &aa),
+                (P::CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &ab),
+                (P::CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &ac),
+                (P::CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &ac),
+            ] {
+                set(attr, v as *const u32 as _, 4)?;
+            }
+        }
+        let [la, lb, lc] = &layouts;
+        // SAFETY: live descriptors; C and D share a layout (C is written in place, beta = 0).
+        let heuristic =
+            unsafe { lt_result::get_matmul_algo_heuristic(handle, desc.0, la.0, lb.0, lc.0, lc.0, pref.0) }?;
+        Ok(LtPlan { desc, layouts, algo: heuristic.algo, workspace: heuristic.workspaceSize })
+    }
+}
+
+impl Baselines {
+    /// Baselines on `ctx` (no library is loaded until the first call).
+    pub fn new(ctx: Arc<CudaContext>) -> Baselines {
+        let (has_blas, has_lt, blas, lt) = (OnceLock::new(), OnceLock::new(), Mutex::new(None), Mutex::new(None));
+        Baselines { ctx, has_blas, has_lt, blas, lt }
+    }
+
+    /// The CUDA context.
+    pub fn context(&self) -> &Arc<CudaContext> {
+        &self.ctx
+    }
+
+    /// Errors with [`Error::NoCublas`] / [`Error::NoCublasLt`] when `kind`'s library cannot be
+    /// loaded on this machine (probed once per object; never panics).
+    pub fn check_present(&self, kind: BaselineKind) -> Result<()> {
+        // SAFETY: only try to dlopen the libraries.
+        match kind {
+            BaselineKind::Cublas if !*self.has_blas.get_or_init(|| unsafe { bs::is_culib_present() }) => {
+                Err(Error::NoCublas)
+            }
+            BaselineKind::CublasLt if !*self.has_lt.get_or_init(|| unsafe { lt::is_culib_present() }) => {
+                Err(Error::NoCublasLt)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn check_buffer<T>(&self, what: &str, buf: &impl DeviceSlice<T>, needed: usize) -> Result<()> {
+        if !Arc::ptr_eq(buf.stream().context(), &self.ctx) {
+            return Err(Error::InvalidArgument(format!("{what} lives in another CUDA context than these baselines")));
+        }
+        check_len(what, buf.len(), needed)
+    }
+
+    /// Row-major `C[M×N] = A[M×K] · B[K×N]` with `baseline` on `stream` (asynchronous).
+    /// A, B and C are slices or views; only their first `M·K`, `K·N`, `M·N` elements are used.
+    /// Errors (never panics) when the library is missing, the element types do not fit the
+    /// baseline ([`Baseline::check_types`]), the stream or a buffer belongs to another context,
+    /// a buffer is too short, or a product of dimensions exceeds `i32::MAX`. M or N = 0: no-op;
+    /// K = 0: C is zero-filled. Any alignment is accepted (cuBLASLt picks algorithms for it).
+    pub fn gemm<T: BaselineElem, O: BaselineElem>(
+        &self,
+        baseline: Baseline,
+        stream: &Arc<CudaStream>,
+        a: &impl DevicePtr<T>,
+        b: &impl DevicePtr<T>,
+        c: &mut impl DevicePtrMut<O>,
+        dims: Dims,
+    ) -> Result<()> {
+        self.check_present(baseline.kind)?;
+        baseline.check_types(T::TYPE, O::TYPE)?;
+        if !Arc::ptr_eq(stream.context(), &self.ctx) {
+            return Err(Error::InvalidArgument("the stream belongs to another CUDA context than these baselines".into()));
+        }
+        dims.check()?;
+        let Dims { m, n, k } = dims;
+        self.check_buffer("A", a, m * k)?;
+        self.check_buffer("B", b, k * n)?;
+        self.check_buffer("C", c, m * n)?;
+        if dims.is_empty_output() {
+            return Ok(());
+        }
+        self.ctx.bind_to_thread().during("binding the CUDA context")?;
+        let (c_ptr, _cg) = c.device_ptr_mut(stream);
+        if k == 0 {
+            // SAFETY: C holds ≥ m*n elements of O (checked above).
+            unsafe { drv::memset_d8_async(c_ptr, 0, m * n * std::mem::size_of::<O>(), stream.cu_stream()) }
+                .during("zero-filling C")?;
+            return Ok(());
+        }
+        let (a_ptr, _ag) = a.device_ptr(stream);
+        let (b_ptr, _bg) = b.device_ptr(stream);
+        let cm = col_major(dims)?;
+        let (alpha, beta) = (1.0f32, 0.0f32);
+        let (alpha, beta) = (&alpha as *const f32 as *const c_void, &beta as *const f32 as *const c_void);
+        match baseline.kind {
+            BaselineKind::Cublas => {
+                let mut slot = lock(&self.blas);
+                if slot.is_none() {
+                    *slot = Some(CudaBlas::new(stream.clone())?);
+                }
+                let blas = slot.as_mut().expect("created above");
+                // SAFETY: the handle is only used under this lock, on `stream`.
+                unsafe { blas.set_stream(stream.clone()) }?;
+                let compute = match baseline.math {
+                    BaselineMath::Tf32 => bs::cublasComputeType_t::CUBLAS_COMPUTE_32F_FAST_TF32,
+                    _ => bs::cublasComputeType_t::CUBLAS_COMPUTE_32F,
+                };
+                let (ti, to) = (blas_data_type(T::TYPE), blas_data_type(O::TYPE));
+                let op = bs::cublasOperation_t::CUBLAS_OP_N;
+                // SAFETY: buffer lengths checked against the shape; fp32 host scalars for 32F compute.
+                unsafe {
+                    bs::cublasGemmEx(*blas.handle(), op, op, cm.m, cm.n, cm.k, alpha, b_ptr as _, ti, cm.lda,
+                        a_ptr as _, ti, cm.ldb, beta, c_ptr as _, to, cm.ldc, compute,
+                        bs::cublasGemmAlgo_t::CUBLAS_GEMM_DEFAULT)
+                }
+                .result()?;
+            }
+            BaselineKind::CublasLt => {
+                let mut slot = lock(&self.lt);
+                if slot.is_none() {
+                    let handle = Owned(lt_result::create_handle()?, lt::cublasLtDestroy);
+                    *slot = Some(LtState { handle, plans: HashMap::new(), workspace: None });
+                }
+                let LtState { handle, plans, workspace } = slot.as_mut().expect("created above");
+                let key = PlanKey {
+                    dims,
+                    math: baseline.math,
+                    out: O::TYPE,
+                    align: [alignment(b_ptr), alignment(a_ptr), alignment(c_ptr)],
+                };
+                if !plans.contains_key(&key) {
+                    let plan = LtPlan::new(handle.0, key, cm)?;
+                    if plans.len() >= LT_MAX_PLANS {
+                        plans.clear();
+                    }
+                    plans.insert(key, plan);
+                }
+                let plan = &plans[&key];
+                if plan.workspace > workspace.as_ref().map_or(0, |w| w.len()) {
+                    // SAFETY: scratch memory, never read before cuBLASLt writes it.
+                    let buf = unsafe { stream.alloc::<u8>(plan.workspace) }.during("allocating the cuBLASLt workspace")?;
+                    *workspace = Some(buf);
+                }
+                let ws = workspace.as_mut().filter(|_| plan.workspace > 0).map(|w| w.device_ptr_mut(stream));
+                let w_ptr = ws.as_ref().map_or(0, |(p, _)| *p);
+                let [la, lb, lc] = &plan.layouts;
+                // SAFETY: live plan objects; buffers checked against the shape; the workspace
+                // holds ≥ plan.workspace bytes and is ordered on `stream` by its guard.
+                unsafe {
+                    lt_result::matmul(handle.0, plan.desc.0, alpha, beta, b_ptr as _, la.0, a_ptr as _, lb.0,
+                        c_ptr as _, lc.0, c_ptr as _, lc.0, &plan.algo, w_ptr as _, plan.workspace,
+                        stream.cu_stream() as _)
+                }?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_are_stable_and_unique() {
+        let labels: Vec<_> = Baseline::ALL.iter().map(|b| b.label()).collect();
+        assert_eq!(
+            labels,
+            ["cublas_sgemm", "cublas_tf32", "cublas_bf16", "cublas_f16",
+             "cublaslt_sgemm", "cublaslt_tf32", "cublaslt_bf16", "cublaslt_f16"]
+        );
+        let set: std::collections::HashSet<_> = labels.iter().collect();
+        assert_eq!(set.len(), 8);
+        assert_eq!([ElemType::F32.name(), ElemType::Bf16.name(), ElemType::F16.name()], ["f32", "bf16", "f16"]);
+        assert_eq!((bf16::TYPE, f16::TYPE, f32::TYPE), (ElemType::Bf16, ElemType::F16, ElemType::F32));
+    }
+
+    #[test]
+    fn row_major_maps_to_swapped_column_major() {
+        let cm = |m, n, k| col_major(Dims::new(m, n, k)).unwrap();
+        // GEMV, M = 1: n' = 1 and every ld is a real row count (never M = 1 as a stride).
+        assert_eq!(cm(1, 4096, 4096), ColMajor { m: 4096, n: 1, k: 4096, lda: 4096, ldb: 4096, ldc: 4096 });
+        assert_eq!(cm(1, 4097, 1023), ColMajor { m: 4097, n: 1, k: 1023, lda: 4097, ldb: 1023, ldc: 4097 });
+        assert_eq!(cm(1, 1, 1), ColMajor { m: 1, n: 1, k: 1, lda: 1, ldb: 1, ldc: 1 });
+        assert_eq!(cm(67, 45, 33), ColMajor { m: 45, n: 67, k: 33, lda: 45, ldb: 33, ldc: 45 });
+        assert_eq!(cm(16, 1, 777), ColMajor { m: 1, n: 16, k: 777, lda: 1, ldb: 777, ldc: 1 });
+        // ld ≥ rows of each column-major operand, and ≥ 1 even for zero sizes.
+        for (m, n, k) in [(1, 1, 1), (16, 300, 777), (257, 131, 515), (3, 0, 0), (0, 0, 5)] {
+            let c = cm(m, n, k);
+            assert!(c.lda >= c.m.max(1) && c.ldb >= c.k.max(1) && c.ldc >= c.m.max(1), "{c:?}");
+        }
+        let e = col_major(Dims::new(1, i32::MAX as usize + 1, 1)).unwrap_err().to_string();
+        assert!(e.contains("N = 2147483648"), "{e}");
+    }
+
+    #[test]
+    fn element_types_are_checked() {
+        use {BaselineKind::*, BaselineMath::*, ElemType as E};
+        for kind in [Cublas, CublasLt] {
+            let b = |math| Baseline::new(kind, math);
+            assert!(b(Fp32).check_types(E::F32, E::F32).is_ok());
+            assert!(b(Tf32).check_types(E::F32, E::F32).is_ok());
+            assert!(b(Bf16).check_types(E::Bf16, E::F32).is_ok());
+            assert!(b(Bf16).check_types(E::Bf16, E::Bf16).is_ok());
+            assert!(b(F16).check_types(E::F16, E::F16).is_ok());
+            for (math, i, o) in [(Fp32, E::Bf16, E::F32), (Tf32, E::F32, E::Bf16), (Bf16, E::F16, E::F32),
+                                 (Bf16, E::Bf16, E::F16), (F16, E::F32, E::F32), (Fp32, E::F32, E::F16)] {
+                let e = b(math).check_types(i, o).unwrap_err();
+                assert!(matches!(e, Error::InvalidArgument(_)), "{e}");
+                assert!(e.to_string().contains(b(math).label()), "{e}");
+            }
+        }
+    }
+
+    #[test]
+    fn alignment_is_capped_and_errors_say_what_to_do() {
+        assert_eq!([alignment(0), alignment(0x7000_0000_0000), alignment(0x7000_0000_0102)], [256, 256, 2]);
+        assert_eq!(alignment(0x7000_0000_0010), 16);
+        assert!(Error::NoCublasLt.to_string().contains("LD_LIBRARY_PATH"));
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<Baselines>();
+    }
+}
