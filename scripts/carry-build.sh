@@ -9,9 +9,17 @@ cd "$root"
 export ESMM_CUDA_ARCHS="${ESMM_CUDA_ARCHS:-sm_90}"
 # Line info makes compute-sanitizer reports point at template lines; it does not change SASS.
 export ESMM_NVCC_FLAGS="${ESMM_NVCC_FLAGS:--lineinfo}"
-if [ -z "${NVCC:-}" ] && ! command -v nvcc >/dev/null 2>&1 && [ ! -x /usr/local/cuda/bin/nvcc ]; then
-  export NVCC=$("$root/scripts/provision-nvcc.sh" | tail -n 1)
+# nvcc in the order of toolchain/src/nvcc.rs (the reference): NVCC (set but missing is an error),
+# CUDA_HOME, CUDA_PATH, PATH, /usr/local/cuda/bin/nvcc, .toolchain/...; provisioned when none.
+. "$root/scripts/find-nvcc.sh"
+rc=0
+nvcc=$(find_nvcc "$root") || rc=$?
+if [ "$rc" = 1 ]; then exit 1; fi
+if [ -z "$nvcc" ]; then
+  nvcc=$("$root/scripts/provision-nvcc.sh" | tail -n 1)
 fi
+export NVCC="$nvcc"
+echo "carry-build.sh: using NVCC=$NVCC"
 # Same target dir as everything else: the fatbin cache in OUT_DIR is keyed by content + flags,
 # so switching ESMM_CUDA_ARCHS back and forth relinks but never recompiles unchanged kernels.
 mkdir -p .carry/bin

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs a project-local nvcc (CUDA 13.0, pinned PyPI wheels) into .toolchain/cuda unless one
-# is already there. Prints the nvcc path on stdout. See ../shared/notes/toolchain.md.
+# is already there. Prints the nvcc path on stdout. See ../shared/notes/toolchain.md. This is the
+# last place the nvcc search looks (toolchain/src/nvcc.rs, scripts/find-nvcc.sh).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 dir="$root/.toolchain/cuda"

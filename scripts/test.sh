@@ -7,18 +7,12 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
-find_nvcc() {
-  if [ -n "${NVCC:-}" ] && [ -x "$NVCC" ]; then echo "$NVCC"; return; fi
-  for home in "${CUDA_HOME:-}" "${CUDA_PATH:-}"; do
-    if [ -n "$home" ] && [ -x "$home/bin/nvcc" ]; then echo "$home/bin/nvcc"; return; fi
-  done
-  if command -v nvcc >/dev/null 2>&1; then command -v nvcc; return; fi
-  for p in /usr/local/cuda/bin/nvcc "$root/.toolchain/cuda/nvidia/cu13/bin/nvcc"; do
-    if [ -x "$p" ]; then echo "$p"; return; fi
-  done
-}
-
-nvcc=$(find_nvcc || true)
+# nvcc in the order of toolchain/src/nvcc.rs (the reference): NVCC (set but missing is an error),
+# CUDA_HOME, CUDA_PATH, PATH, /usr/local/cuda/bin/nvcc, .toolchain/...; provisioned when none.
+. "$root/scripts/find-nvcc.sh"
+rc=0
+nvcc=$(find_nvcc "$root") || rc=$?
+if [ "$rc" = 1 ]; then exit 1; fi
 if [ -z "$nvcc" ]; then
   nvcc=$("$root/scripts/provision-nvcc.sh" | tail -n 1)
 fi

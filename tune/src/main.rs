@@ -6,6 +6,7 @@
 //! - `report`: renders a tuned table as a summary and pictures.
 
 mod bench;
+mod compile;
 mod experiments;
 mod plot;
 mod sweep;

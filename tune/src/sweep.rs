@@ -7,12 +7,13 @@
 //! before it is timed; failures are recorded, never fatal.
 
 use crate::bench::{msg, time_runs, time_runs_after, DeviceProblem, Result};
+use crate::compile::{compile_candidates, find_nvcc};
 use crate::experiments::{make_workload, BenchConfig, WorkloadKind};
 use crate::plot::Heatmap;
 use esmm::gpu::{BlasMath, Esmm};
 use esmm::tuned::{gpu_slug, Candidate, GpuInfo, TableKey, TunedTable, CUBLAS_SGEMM, SCHEMA_VERSION};
 use esmm::{Activation, Dims};
-use esmm_spec::{KernelSpec, RegistryEntry};
+use esmm_spec::KernelSpec;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -56,7 +57,7 @@ pub struct SweepArgs {
     /// Output table; default tune/tables/<gpu-slug>.json.
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// nvcc used to compile candidates (default: $NVCC, /usr/local/cuda/bin/nvcc, then PATH).
+    /// nvcc used to compile candidates (default: $NVCC, $CUDA_HOME, $CUDA_PATH, PATH, /usr/local/cuda, .toolchain/).
     #[arg(long)]
     pub nvcc: Option<PathBuf>,
     /// Directory caching rendered and compiled candidates.
@@ -100,84 +101,6 @@ pub fn grid_shapes(grid: &str) -> Result<Vec<Dims>> {
         }
         other => Err(format!("unknown grid {other:?}: use quick or full, or give --shapes")),
     }
-}
-
-/// Finds nvcc in the runtime build's order: `--nvcc`, `NVCC`, `CUDA_HOME`/`CUDA_PATH`, `PATH`,
-/// `/usr/local/cuda`, then the project-local toolchain of `scripts/provision-nvcc.sh`.
-fn find_nvcc(explicit: Option<&Path>) -> Result<PathBuf> {
-    if let Some(p) = explicit {
-        return Ok(p.to_path_buf());
-    }
-    if let Some(p) = std::env::var_os("NVCC") {
-        return Ok(PathBuf::from(p));
-    }
-    let homes = ["CUDA_HOME", "CUDA_PATH"].into_iter().filter_map(std::env::var_os).map(|h| PathBuf::from(h).join("bin/nvcc"));
-    let on_path = std::env::var_os("PATH").map(|p| std::env::split_paths(&p).map(|d| d.join("nvcc")).collect::<Vec<_>>()).unwrap_or_default();
-    let fixed = [PathBuf::from("/usr/local/cuda/bin/nvcc"), PathBuf::from(".toolchain/cuda/nvidia/cu13/bin/nvcc")];
-    homes
-        .chain(on_path)
-        .chain(fixed)
-        .find(|p| p.is_file())
-        .ok_or_else(|| "no nvcc found to compile sweep candidates: pass --nvcc, set NVCC or CUDA_HOME, or run scripts/provision-nvcc.sh (installs CUDA 13.0's nvcc into .toolchain/)".into())
-}
-
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf29ce484222325u64, |h, b| (h ^ *b as u64).wrapping_mul(0x100000001b3))
-}
-
-/// Renders and compiles `specs` for compute capability `cc`; returns (entry, fatbin) for every
-/// candidate that compiled, and (name, reason) for the rest.
-pub fn compile_candidates(specs: &[KernelSpec], cc: u32, nvcc: &Path, cache: &Path) -> (Vec<(RegistryEntry, Vec<u8>)>, Vec<(String, String)>) {
-    let _ = std::fs::create_dir_all(cache);
-    let jobs = std::thread::available_parallelism().map_or(4, |n| n.get());
-    let queue = Mutex::new(specs.iter().copied().collect::<Vec<_>>());
-    let ok = Mutex::new(Vec::new());
-    let failed = Mutex::new(Vec::new());
-    let pb = ProgressBar::new(specs.len() as u64);
-    pb.set_style(ProgressStyle::with_template("compiling {bar:40} {pos}/{len} [{elapsed_precise} < {eta}]").unwrap_or_else(|_| ProgressStyle::default_bar()));
-    std::thread::scope(|s| {
-        for _ in 0..jobs {
-            s.spawn(|| loop {
-                let Some(spec) = queue.lock().unwrap_or_else(|p| p.into_inner()).pop() else { break };
-                let name = spec.name();
-                let result = (|| -> Result<(RegistryEntry, Vec<u8>)> {
-                    let src = esmm_codegen::render::render_variant(&spec)?;
-                    let flags = format!("-fatbin -O3 -std=c++17 -gencode=arch=compute_{cc},code=sm_{cc}");
-                    let hash = fnv1a(format!("{flags}\n{src}").as_bytes());
-                    let fatbin = cache.join(format!("{name}-{hash:016x}.fatbin"));
-                    if !fatbin.exists() {
-                        let cu = cache.join(format!("{name}.cu"));
-                        std::fs::write(&cu, &src).map_err(msg("writing a candidate"))?;
-                        let tmp = fatbin.with_extension("tmp");
-                        let out = std::process::Command::new(nvcc)
-                            .args(flags.split(' '))
-                            .arg("-o")
-                            .arg(&tmp)
-                            .arg(&cu)
-                            .output()
-                            .map_err(msg("running nvcc"))?;
-                        if !out.status.success() {
-                            return Err(String::from_utf8_lossy(&out.stderr).lines().take(3).collect::<Vec<_>>().join(" | "));
-                        }
-                        std::fs::rename(&tmp, &fatbin).map_err(msg("storing a fatbin"))?;
-                    }
-                    let bytes = std::fs::read(&fatbin).map_err(msg("reading a fatbin"))?;
-                    let launches: &'static [esmm_spec::Launch] = Box::leak(esmm_codegen::render::launches(&spec).into_boxed_slice());
-                    let entry = RegistryEntry { name: Box::leak(name.clone().into_boxed_str()), spec, is_default: false, launches };
-                    Ok((entry, bytes))
-                })();
-                match result {
-                    Ok(v) => ok.lock().unwrap_or_else(|p| p.into_inner()).push(v),
-                    Err(e) => failed.lock().unwrap_or_else(|p| p.into_inner()).push((name, e)),
-                }
-                pb.inc(1);
-            });
-        }
-    });
-    pb.finish_and_clear();
-    let mut ok = ok.into_inner().unwrap_or_else(|p| p.into_inner());
-    ok.sort_by(|a, b| a.0.name.cmp(b.0.name));
-    (ok, failed.into_inner().unwrap_or_else(|p| p.into_inner()))
 }
 
 fn candidate(variant: &str, status: &str, t: Option<crate::bench::Timing>, detail: Option<String>) -> Candidate {
