@@ -1,16 +1,24 @@
 //! Tuned tables: what `esmm-tune sweep` measured on one GPU, and the lookup the dispatcher uses.
 //!
-//! A table (`tune/tables/<gpu-slug>.json`) stores, for every key (dtype, activation, shape
-//! density bucket), the timing of **every** candidate that was tried — not only the
-//! winner — so that adding a variant later never throws earlier measurements away.
+//! A table (`tune/tables/<gpu-slug>.json`) stores, for every key (family, element type,
+//! activation, shape, density bucket), the timing of **every** candidate that was tried — not
+//! only the winner — so that adding a variant later never throws earlier measurements away.
+//! Every kernel candidate carries the [`Fingerprint`] of what was measured (rendered source hash
+//! and nvcc release); [`TunedTable::drop_stale`] removes measurements of kernels that changed
+//! since, so stale timings are never used silently.
 //! Written by `esmm-tune`, read by the runtime (dispatch) and by `esmm-codegen` (the shipped
 //! set includes the winners). Parsing never panics: a corrupted, truncated or foreign-GPU table
 //! is an error value.
 
 use serde::{Deserialize, Serialize};
 
-/// Version of the JSON layout below. Bump on incompatible changes.
-pub const SCHEMA_VERSION: u32 = 1;
+use crate::common::{Activation, ElemType};
+use crate::families::Family;
+pub use crate::fingerprint::Fingerprint;
+
+/// Version of the JSON layout below. Bump on incompatible changes (and migrate in
+/// [`TunedTable::parse`]). Version 1 had string keys and statuses and no fingerprints.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Pseudo-variant name under which the tables record cuBLAS SGEMM (the dense path).
 pub const CUBLAS_SGEMM: &str = "cublas_sgemm";
@@ -40,13 +48,15 @@ pub struct GpuInfo {
     pub cuda_version: String,
 }
 
-/// What a table entry is keyed by: the measured shape and density bucket.
+/// What a table entry is keyed by: family, types, the measured shape and density bucket.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TableKey {
-    /// Element type tag (`f32`).
-    pub dtype: String,
-    /// Activation tag the candidates were measured with (`none`, `relu`, `relu2`).
-    pub activation: String,
+    /// The kernel family the candidates belong to.
+    pub family: Family,
+    /// Element type of the inputs.
+    pub dtype: ElemType,
+    /// Activation the candidates were measured with.
+    pub activation: Activation,
     /// M of the measured problem (lookups take the nearest shape in log space).
     pub m: u64,
     /// N of the measured problem.
@@ -57,13 +67,54 @@ pub struct TableKey {
     pub density: f64,
 }
 
+/// What happened to a candidate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CandidateStatus {
+    /// Checked correct and timed.
+    Ok,
+    /// Failed the correctness check.
+    Wrong,
+    /// Did not compile, load or launch.
+    LaunchFailed,
+    /// Cannot serve the key's call.
+    Invalid,
+    /// Dropped after a probe: much slower than the best so far (its probe time is kept).
+    Pruned,
+}
+
+impl CandidateStatus {
+    /// Every status.
+    pub const ALL: [CandidateStatus; 5] = [
+        CandidateStatus::Ok,
+        CandidateStatus::Wrong,
+        CandidateStatus::LaunchFailed,
+        CandidateStatus::Invalid,
+        CandidateStatus::Pruned,
+    ];
+
+    /// The JSON spelling (`ok`, `wrong`, `launch_failed`, `invalid`, `pruned`).
+    pub const fn tag(self) -> &'static str {
+        match self {
+            CandidateStatus::Ok => "ok",
+            CandidateStatus::Wrong => "wrong",
+            CandidateStatus::LaunchFailed => "launch_failed",
+            CandidateStatus::Invalid => "invalid",
+            CandidateStatus::Pruned => "pruned",
+        }
+    }
+}
+
 /// One candidate's result under one key.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Candidate {
-    /// Variant name, or [`CUBLAS_SGEMM`].
+    /// Variant name, or a baseline's label ([`CUBLAS_SGEMM`]).
     pub variant: String,
-    /// `ok`, `wrong` (failed the correctness check), `launch_failed`, `invalid` or `pruned`.
-    pub status: String,
+    /// What happened to it.
+    pub status: CandidateStatus,
+    /// What was measured (kernels only; None for baselines).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<Fingerprint>,
     /// Median time in milliseconds (present when status is `ok` or `pruned`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub median_ms: Option<f64>,
@@ -164,13 +215,20 @@ impl std::fmt::Display for TableError {
 impl std::error::Error for TableError {}
 
 impl TunedTable {
-    /// Parses a table, checking the schema version. Never panics.
+    /// Parses a table, checking the schema version; a version-1 table is migrated (keys and
+    /// statuses typed, family `esmm`, no fingerprints: see [`TunedTable::fingerprint_with`]).
+    /// Never panics.
     pub fn parse(text: &str) -> Result<TunedTable, TableError> {
-        let table: TunedTable =
-            serde_json::from_str(text).map_err(|e| TableError::Malformed(e.to_string()))?;
-        if table.schema_version != SCHEMA_VERSION {
-            return Err(TableError::Schema(table.schema_version));
+        #[derive(Deserialize)]
+        struct Version {
+            schema_version: u32,
         }
+        let v: Version = serde_json::from_str(text).map_err(|e| TableError::Malformed(e.to_string()))?;
+        let table: TunedTable = match v.schema_version {
+            1 => v1::migrate(text)?,
+            SCHEMA_VERSION => serde_json::from_str(text).map_err(|e| TableError::Malformed(e.to_string()))?,
+            other => return Err(TableError::Schema(other)),
+        };
         for e in &table.entries {
             if !(e.key.density.is_finite()) || e.key.m == 0 || e.key.n == 0 || e.key.k == 0 {
                 return Err(TableError::Malformed(format!("bad key {:?}", e.key)));
@@ -221,19 +279,17 @@ impl TunedTable {
 
     /// Candidates under the key nearest to the request, fastest first (only `ok` ones with a time).
     ///
-    /// Nearest means: same dtype and activation if any entry has them (else any activation),
-    /// then the smallest distance in log2 of M, N, K plus density difference (weighted so one
-    /// density bucket ≈ one doubling of a dimension). A nearest key farther than
-    /// [`MAX_KEY_DISTANCE`] is no evidence for this call: the result is then empty and the caller
-    /// uses its heuristic.
-    pub fn ranked(&self, dtype: &str, activation: &str, m: u64, n: u64, k: u64, density: f64) -> Vec<&Candidate> {
-        let same_act: Vec<&TableEntry> = self
-            .entries
-            .iter()
-            .filter(|e| e.key.dtype == dtype && e.key.activation == activation)
-            .collect();
+    /// Nearest means: same family and dtype; same activation if any entry has it (else any
+    /// activation); then the smallest distance in log2 of M, N, K plus density difference
+    /// (weighted so one density bucket ≈ one doubling of a dimension). A nearest key farther
+    /// than [`MAX_KEY_DISTANCE`] is no evidence for this call: the result is then empty and the
+    /// caller uses its heuristic.
+    #[allow(clippy::too_many_arguments)]
+    pub fn ranked(&self, family: Family, dtype: ElemType, activation: Activation, m: u64, n: u64, k: u64, density: f64) -> Vec<&Candidate> {
+        let same_type = |e: &&TableEntry| e.key.family == family && e.key.dtype == dtype;
+        let same_act: Vec<&TableEntry> = self.entries.iter().filter(same_type).filter(|e| e.key.activation == activation).collect();
         let pool: Vec<&TableEntry> = if same_act.is_empty() {
-            self.entries.iter().filter(|e| e.key.dtype == dtype).collect()
+            self.entries.iter().filter(same_type).collect()
         } else {
             same_act
         };
@@ -244,14 +300,14 @@ impl TunedTable {
         };
         let best = pool
             .into_iter()
-            .filter(|e| e.candidates.iter().any(|c| c.status == "ok" && c.median_ms.is_some()))
+            .filter(|e| e.candidates.iter().any(|c| c.status == CandidateStatus::Ok && c.median_ms.is_some()))
             .min_by(|a, b| dist(&a.key).total_cmp(&dist(&b.key)))
             .filter(|e| dist(&e.key) <= MAX_KEY_DISTANCE);
         let mut out: Vec<&Candidate> = best
             .map(|e| {
                 e.candidates
                     .iter()
-                    .filter(|c| c.status == "ok" && c.median_ms.map_or(false, f64::is_finite))
+                    .filter(|c| c.status == CandidateStatus::Ok && c.median_ms.map_or(false, f64::is_finite))
                     .collect()
             })
             .unwrap_or_default();
@@ -267,7 +323,7 @@ impl TunedTable {
             .filter_map(|e| {
                 e.candidates
                     .iter()
-                    .filter(|c| c.status == "ok" && c.median_ms.map_or(false, f64::is_finite))
+                    .filter(|c| c.status == CandidateStatus::Ok && c.median_ms.map_or(false, f64::is_finite))
                     .min_by(|a, b| a.median_ms.unwrap_or(f64::INFINITY).total_cmp(&b.median_ms.unwrap_or(f64::INFINITY)))
                     .map(|c| c.variant.clone())
             })
@@ -278,8 +334,123 @@ impl TunedTable {
     }
 }
 
-fn key_order(k: &TableKey) -> (String, String, u64, u64, u64, f64) {
-    (k.dtype.clone(), k.activation.clone(), k.m, k.n, k.k, -k.density)
+fn key_order(k: &TableKey) -> (Family, ElemType, Activation, u64, u64, u64, f64) {
+    (k.family, k.dtype, k.activation, k.m, k.n, k.k, -k.density)
+}
+
+impl TunedTable {
+    /// Gives every kernel candidate without a fingerprint the one `current` reports for its
+    /// name (the rendered source hash this build would compile) and `nvcc_release`. For
+    /// migrating tables measured before fingerprints existed, by someone who knows the kernels
+    /// measured are the current ones. Returns how many candidates were given one.
+    pub fn fingerprint_with(&mut self, current: &dyn Fn(&str) -> Option<u64>, nvcc_release: &str) -> usize {
+        let mut n = 0;
+        for c in self.entries.iter_mut().flat_map(|e| e.candidates.iter_mut()) {
+            if c.fingerprint.is_none() {
+                if let Some(h) = current(&c.variant) {
+                    c.fingerprint = Some(Fingerprint::new(h, nvcc_release));
+                    n += 1;
+                }
+            }
+        }
+        n
+    }
+
+    /// Removes the measurements of kernels that changed since they were measured: candidates
+    /// whose name `current` knows (the source hash of this build's kernel) but whose
+    /// fingerprint is missing or differs (other source, other nvcc release). Names `current`
+    /// does not know (baselines, kernels not built here) are kept. Returns the removed names,
+    /// sorted and deduplicated, for one warning.
+    pub fn drop_stale(&mut self, current: &dyn Fn(&str) -> Option<u64>, nvcc_release: &str) -> Vec<String> {
+        let mut dropped = Vec::new();
+        for e in &mut self.entries {
+            e.candidates.retain(|c| {
+                let Some(h) = current(&c.variant) else { return true };
+                let fresh = c.fingerprint.as_ref().is_some_and(|f| f.matches(h, nvcc_release));
+                if !fresh {
+                    dropped.push(c.variant.clone());
+                }
+                fresh
+            });
+        }
+        dropped.sort();
+        dropped.dedup();
+        dropped
+    }
+}
+
+/// Schema version 1 (string keys and statuses, no fingerprints) and its migration.
+mod v1 {
+    use super::*;
+
+    #[derive(Deserialize)]
+    struct Key {
+        dtype: String,
+        activation: String,
+        m: u64,
+        n: u64,
+        k: u64,
+        density: f64,
+    }
+
+    #[derive(Deserialize)]
+    struct Cand {
+        variant: String,
+        status: String,
+        #[serde(default)]
+        median_ms: Option<f64>,
+        #[serde(default)]
+        p20_ms: Option<f64>,
+        #[serde(default)]
+        p80_ms: Option<f64>,
+        #[serde(default)]
+        samples: u32,
+        #[serde(default)]
+        detail: Option<String>,
+    }
+
+    #[derive(Deserialize)]
+    struct Entry {
+        key: Key,
+        candidates: Vec<Cand>,
+    }
+
+    #[derive(Deserialize)]
+    struct Table {
+        gpu: GpuInfo,
+        crate_version: String,
+        date: String,
+        command: String,
+        entries: Vec<Entry>,
+    }
+
+    /// Parses a version-1 table into the current layout (family esmm: the only one then).
+    pub(super) fn migrate(text: &str) -> Result<TunedTable, TableError> {
+        let bad = |what: String| TableError::Malformed(format!("version-1 table: {what}"));
+        let t: Table = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
+        let mut entries = Vec::new();
+        for e in t.entries {
+            let dtype = ElemType::from_tag(&e.key.dtype).ok_or_else(|| bad(format!("dtype {:?}", e.key.dtype)))?;
+            let activation = Activation::from_tag(&e.key.activation).ok_or_else(|| bad(format!("activation {:?}", e.key.activation)))?;
+            let key = TableKey { family: Family::Esmm, dtype, activation, m: e.key.m, n: e.key.n, k: e.key.k, density: e.key.density };
+            let mut candidates = Vec::new();
+            for c in e.candidates {
+                let status = CandidateStatus::ALL.into_iter().find(|s| s.tag() == c.status).ok_or_else(|| bad(format!("status {:?}", c.status)))?;
+                candidates.push(Candidate {
+                    variant: c.variant,
+                    status,
+                    fingerprint: None,
+                    median_ms: c.median_ms,
+                    p20_ms: c.p20_ms,
+                    p80_ms: c.p80_ms,
+                    samples: c.samples,
+                    detail: c.detail,
+                });
+            }
+            entries.push(TableEntry { key, candidates });
+        }
+        Ok(TunedTable { schema_version: SCHEMA_VERSION, gpu: t.gpu, crate_version: t.crate_version, date: t.date, command: t.command, entries })
+    }
 }
 
 #[cfg(test)]
@@ -287,7 +458,7 @@ mod tests {
     use super::*;
 
     fn cand(v: &str, ms: f64) -> Candidate {
-        Candidate { variant: v.into(), status: "ok".into(), median_ms: Some(ms), p20_ms: Some(ms), p80_ms: Some(ms), samples: 20, detail: None }
+        Candidate { variant: v.into(), status: CandidateStatus::Ok, fingerprint: None, median_ms: Some(ms), p20_ms: Some(ms), p80_ms: Some(ms), samples: 20, detail: None }
     }
 
     fn table() -> TunedTable {
@@ -299,7 +470,7 @@ mod tests {
             command: "esmm-tune sweep".into(),
             entries: vec![],
         };
-        let key = |m, d| TableKey { dtype: "f32".into(), activation: "none".into(), m, n: 4096, k: 4096, density: d };
+        let key = |m, d| TableKey { family: Family::Esmm, dtype: ElemType::F32, activation: Activation::None, m, n: 4096, k: 4096, density: d };
         t.record(key(4096, 0.5), cand("fast", 1.0));
         t.record(key(4096, 0.5), cand("slow", 2.0));
         t.record(key(4096, 1.0), cand(CUBLAS_SGEMM, 2.7));
@@ -319,26 +490,26 @@ mod tests {
     #[test]
     fn exact_then_nearest_lookup() {
         let t = table();
-        let r = t.ranked("f32", "none", 4096, 4096, 4096, 0.5);
+        let r = t.ranked(Family::Esmm, ElemType::F32, Activation::None, 4096, 4096, 4096, 0.5);
         assert_eq!(r.iter().map(|c| c.variant.as_str()).collect::<Vec<_>>(), ["fast", "slow"]);
-        let r = t.ranked("f32", "none", 4000, 4100, 4096, 0.98);
+        let r = t.ranked(Family::Esmm, ElemType::F32, Activation::None, 4000, 4100, 4096, 0.98);
         assert_eq!(r[0].variant, CUBLAS_SGEMM);
-        let r = t.ranked("f32", "none", 20, 4096, 4096, 0.45);
+        let r = t.ranked(Family::Esmm, ElemType::F32, Activation::None, 20, 4096, 4096, 0.45);
         assert_eq!(r[0].variant, "small");
         // Too far from every measured key: no verdict (the caller's heuristic decides).
-        assert!(t.ranked("f32", "none", 4096, 4096, 1 << 20, 0.5).is_empty());
-        assert!(t.ranked("f32", "none", 300, 4096, 4096, 0.5).is_empty());
+        assert!(t.ranked(Family::Esmm, ElemType::F32, Activation::None, 4096, 4096, 1 << 20, 0.5).is_empty());
+        assert!(t.ranked(Family::Esmm, ElemType::F32, Activation::None, 300, 4096, 4096, 0.5).is_empty());
         // Other activation falls back to the measured one.
-        assert_eq!(t.ranked("f32", "relu2", 4096, 4096, 4096, 0.5)[0].variant, "fast");
-        assert!(t.ranked("bf16", "none", 4096, 4096, 4096, 0.5).is_empty());
+        assert_eq!(t.ranked(Family::Esmm, ElemType::F32, Activation::Relu2, 4096, 4096, 4096, 0.5)[0].variant, "fast");
+        assert!(t.ranked(Family::Esmm, ElemType::Bf16, Activation::None, 4096, 4096, 4096, 0.5).is_empty());
     }
 
     #[test]
     fn record_keeps_other_candidates_and_replaces_same() {
         let mut t = table();
-        let key = TableKey { dtype: "f32".into(), activation: "none".into(), m: 4096, n: 4096, k: 4096, density: 0.5 };
+        let key = TableKey { family: Family::Esmm, dtype: ElemType::F32, activation: Activation::None, m: 4096, n: 4096, k: 4096, density: 0.5 };
         t.record(key.clone(), cand("slow", 0.5));
-        let r = t.ranked("f32", "none", 4096, 4096, 4096, 0.5);
+        let r = t.ranked(Family::Esmm, ElemType::F32, Activation::None, 4096, 4096, 4096, 0.5);
         assert_eq!(r.len(), 2);
         assert_eq!(r[0].variant, "slow");
         assert_eq!(t.winners(), vec!["cublas_sgemm".to_string(), "slow".into(), "small".into()]);
@@ -376,14 +547,46 @@ mod tests {
             if let Ok(s) = String::from_utf8(bytes) {
                 if let Ok(t) = TunedTable::parse(&s) {
                     // Whatever parsed must be usable without panicking.
-                    let _ = t.ranked("f32", "none", 4096, 4096, 4096, 0.5);
+                    let _ = t.ranked(Family::Esmm, ElemType::F32, Activation::None, 4096, 4096, 4096, 0.5);
                     let _ = t.winners();
                 }
             }
         }
-        assert!(matches!(TunedTable::parse("{\"schema_version\": 99}"), Err(TableError::Malformed(_))));
+        assert!(matches!(TunedTable::parse("{\"schema_version\": 99}"), Err(TableError::Schema(99))));
         let mut t = table();
-        t.schema_version = 2;
-        assert_eq!(TunedTable::parse(&serde_json::to_string(&t).unwrap()), Err(TableError::Schema(2)));
+        t.schema_version = 3;
+        assert_eq!(TunedTable::parse(&serde_json::to_string(&t).unwrap()), Err(TableError::Schema(3)));
+    }
+
+    #[test]
+    fn version_1_migrates_and_stale_fingerprints_are_dropped() {
+        let v1 = r#"{"schema_version": 1, "gpu": {"name": "NVIDIA H200", "slug": "nvidia-h200", "compute_capability": 90,
+            "sm_count": 132, "driver_version": "580", "cuda_version": "13.0"}, "crate_version": "0.1.0", "date": "2026-11-22",
+            "command": "esmm-tune sweep", "entries": [{"key": {"dtype": "f32", "activation": "none", "m": 64, "n": 64, "k": 64,
+            "density": 0.5}, "candidates": [{"variant": "cublas_sgemm", "status": "ok", "median_ms": 2.0, "samples": 5},
+            {"variant": "k_a", "status": "ok", "median_ms": 1.0, "samples": 5},
+            {"variant": "k_b", "status": "pruned", "median_ms": 9.0, "samples": 2}]}]}"#;
+        let mut t = TunedTable::parse(v1).unwrap();
+        assert_eq!(t.schema_version, SCHEMA_VERSION);
+        assert_eq!(t.entries[0].key.family, Family::Esmm);
+        assert_eq!(t.entries[0].candidates[2].status, CandidateStatus::Pruned);
+        let current = |n: &str| match n {
+            "k_a" => Some(1u64),
+            "k_b" => Some(2u64),
+            _ => None,
+        };
+        assert_eq!(t.fingerprint_with(&current, "13.0"), 2);
+        let back = TunedTable::parse(&t.to_json()).unwrap();
+        assert_eq!(back, t);
+        // k_a's template changes: its measurement is dropped, the others stay.
+        let changed = |n: &str| if n == "k_a" { Some(7u64) } else { current(n) };
+        let mut u = t.clone();
+        assert_eq!(u.drop_stale(&changed, "13.0"), vec!["k_a".to_string()]);
+        assert_eq!(u.entries[0].candidates.len(), 2);
+        // Another nvcc release: every kernel candidate is stale; the baseline stays.
+        let mut w = t.clone();
+        assert_eq!(w.drop_stale(&current, "12.8"), vec!["k_a".to_string(), "k_b".to_string()]);
+        assert_eq!(w.entries[0].candidates[0].variant, CUBLAS_SGEMM);
+        assert!(matches!(TunedTable::parse(&v1.replace("\"ok\"", "\"fine\"")), Err(TableError::Malformed(_))));
     }
 }

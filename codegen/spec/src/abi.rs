@@ -1,0 +1,240 @@
+//! The kernel ABI as data: every launch of every generated variant carries its argument list
+//! ([`Arg`]), so the template's `extern "C"` signature, the runtime's argument packing and the
+//! ABI tables of docs/ARCHITECTURE.md all come from one place ([`signature`], [`doc_table`]).
+
+use serde::{Deserialize, Serialize};
+
+use crate::common::ElemType;
+use crate::KernelSpec;
+
+/// Which matrix operand a pointer or pattern refers to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Operand {
+    /// The left operand (activations), `M × K`.
+    A,
+    /// The right operand (weights), `K × N`.
+    B,
+    /// The output, `M × N`.
+    C,
+}
+
+/// A problem dimension, passed as a 32-bit `int`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Dim {
+    /// Rows of A and C.
+    M,
+    /// Columns of B and C.
+    N,
+    /// The shared dimension.
+    K,
+}
+
+/// Per-call scratch memory the runtime owns (one set per stream).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Workspace {
+    /// `[4]` u32 control words, zeroed once: `[0..1]` grid-barrier state, `[2]` the epoch of the
+    /// last call whose inputs held an Inf or NaN.
+    Ctrl,
+    /// All-ones pattern words (at least as many as the largest pattern of the call), read in
+    /// place of the patterns when the call's inputs hold an Inf or NaN.
+    Ones,
+}
+
+/// A per-call scalar.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Scalar {
+    /// A number unique to the call on its stream (never 0), compared with `ctrl[2]`.
+    Epoch,
+}
+
+/// One kernel parameter: what it is, hence its C type, its name and what the runtime passes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Arg {
+    /// Device pointer to an operand's first element (row-major).
+    Operand {
+        /// Which operand.
+        operand: Operand,
+        /// Its element type.
+        elem: ElemType,
+        /// Whether the kernel writes it.
+        written: bool,
+    },
+    /// A dimension (`int`).
+    Dim(Dim),
+    /// Device pointer to an operand's pattern words (`unsigned int*`; bit per k, 32 k per word);
+    /// null when the variant reads no pattern of that operand.
+    Pattern(Operand),
+    /// Device pointer to `[N]` per-column nonzero counts of C (`unsigned int*`, atomicAdd); null
+    /// unless the variant's epilogue counts them.
+    ColNnz,
+    /// Device pointer to runtime-owned scratch.
+    Workspace(Workspace),
+    /// A 32-bit unsigned scalar.
+    Scalar(Scalar),
+}
+
+impl Arg {
+    /// The parameter name in the generated CUDA.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Arg::Operand { operand: Operand::A, .. } => "A",
+            Arg::Operand { operand: Operand::B, .. } => "B",
+            Arg::Operand { operand: Operand::C, .. } => "C",
+            Arg::Dim(Dim::M) => "M",
+            Arg::Dim(Dim::N) => "N",
+            Arg::Dim(Dim::K) => "K",
+            Arg::Pattern(Operand::A) => "a_pat",
+            Arg::Pattern(Operand::B) => "b_pat",
+            Arg::Pattern(Operand::C) => "c_pat",
+            Arg::ColNnz => "col_nnz",
+            Arg::Workspace(Workspace::Ctrl) => "ctrl",
+            Arg::Workspace(Workspace::Ones) => "ones",
+            Arg::Scalar(Scalar::Epoch) => "epoch",
+        }
+    }
+
+    /// The parameter declaration, e.g. `const float* __restrict__ A` or `int M`.
+    pub fn declaration(self) -> String {
+        match self {
+            Arg::Operand { elem, written: false, .. } => format!("const {}* __restrict__ {}", elem.cuda_type(), self.name()),
+            Arg::Operand { elem, written: true, .. } => format!("{}* __restrict__ {}", elem.cuda_type(), self.name()),
+            Arg::Dim(_) => format!("int {}", self.name()),
+            Arg::Pattern(_) | Arg::ColNnz | Arg::Workspace(Workspace::Ctrl) => format!("unsigned int* {}", self.name()),
+            Arg::Workspace(Workspace::Ones) => format!("const unsigned int* {}", self.name()),
+            Arg::Scalar(_) => format!("unsigned int {}", self.name()),
+        }
+    }
+
+    /// One line of meaning for the docs.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Arg::Operand { operand: Operand::A, .. } => "A, M×K row-major",
+            Arg::Operand { operand: Operand::B, .. } => "B, K×N row-major",
+            Arg::Operand { operand: Operand::C, .. } => "C, M×N row-major (every element written)",
+            Arg::Dim(_) => "problem dimension",
+            Arg::Pattern(_) => "pattern words (bit per k, 32 k per word); null when unused",
+            Arg::ColNnz => "[N] per-column nonzero counts of C, atomicAdd; null unless counted",
+            Arg::Workspace(Workspace::Ctrl) => "[4] control words: grid barrier, non-finite epoch",
+            Arg::Workspace(Workspace::Ones) => "all-ones pattern words, read when the inputs hold Inf/NaN",
+            Arg::Scalar(Scalar::Epoch) => "per-call epoch (≠ 0) compared with ctrl[2]",
+        }
+    }
+}
+
+/// The `extern "C"` parameter list of a launch: declarations joined with `, `.
+pub fn signature(args: &[Arg]) -> String {
+    args.iter().map(|a| a.declaration()).collect::<Vec<_>>().join(", ")
+}
+
+/// The argument names joined with `, ` (how the entry point forwards them).
+pub fn call_list(args: &[Arg]) -> String {
+    args.iter().map(|a| a.name()).collect::<Vec<_>>().join(", ")
+}
+
+/// A Markdown table of one launch's parameters (docs/ARCHITECTURE.md embeds these, checked by
+/// a test).
+pub fn doc_table(title: &str, args: &[Arg]) -> String {
+    let mut s = format!("{title}:\n\n| # | parameter | meaning |\n|---|---|---|\n");
+    for (i, a) in args.iter().enumerate() {
+        s += &format!("| {i} | `{}` | {} |\n", a.declaration(), a.meaning());
+    }
+    s
+}
+
+/// Which step of a variant a kernel launch performs. The kernel symbol is
+/// `<variant name>_<suffix>`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Stage {
+    /// Writes the A pattern (separate preprocessing only).
+    PatternA,
+    /// Writes the B pattern (separate preprocessing, and the runtime's `prepare_b`).
+    PatternB,
+    /// The GEMM (which, when fused, also extracts the patterns).
+    Gemm,
+}
+
+impl Stage {
+    /// The symbol suffix: `pattern_a`, `pattern_b`, `gemm`.
+    pub const fn suffix(self) -> &'static str {
+        match self {
+            Stage::PatternA => "pattern_a",
+            Stage::PatternB => "pattern_b",
+            Stage::Gemm => "gemm",
+        }
+    }
+}
+
+/// How the grid of a launch is computed from the problem shape. Evaluated by the runtime.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum GridRule {
+    /// One CTA per `bm × bn` tile of C: grid = (ceil(N / bn), ceil(M / bm), 1).
+    Tiles {
+        /// Tile rows.
+        bm: u32,
+        /// Tile columns.
+        bn: u32,
+    },
+    /// One CTA per (32-wide k word, block of `rows` rows of A): grid = (ceil(K / 32), ceil(M / rows), 1).
+    PatternA {
+        /// A-pattern granularity in rows.
+        rows: u32,
+    },
+    /// One CTA per (32-wide k word, block of `cols` columns of B): grid = (ceil(K / 32), ceil(N / cols), 1).
+    PatternB {
+        /// B-pattern granularity in columns.
+        cols: u32,
+    },
+    /// A persistent, cooperative launch: grid = min(tiles of `bm × bn`, resident CTAs per SM × SMs),
+    /// launched with `cuLaunchCooperativeKernel` so that its grid-wide barrier cannot deadlock.
+    Persistent {
+        /// Tile rows.
+        bm: u32,
+        /// Tile columns.
+        bn: u32,
+    },
+}
+
+/// One kernel launch of a variant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Launch {
+    /// What the launch does (and the symbol suffix).
+    pub stage: Stage,
+    /// Threads per CTA (1-D blocks).
+    pub threads: u32,
+    /// Dynamic shared memory per CTA in bytes (the runtime raises the function's limit when
+    /// this exceeds 48 KiB).
+    pub dynamic_smem: u32,
+    /// How the grid follows from M, N, K.
+    pub grid: GridRule,
+    /// The parameter list, in order.
+    pub args: &'static [Arg],
+}
+
+impl Launch {
+    /// The `extern "C"` symbol of this launch in the module of variant `name`.
+    pub fn symbol(&self, name: &str) -> String {
+        format!("{name}_{}", self.stage.suffix())
+    }
+
+    /// Whether it must be launched cooperatively (all CTAs resident: a grid barrier).
+    pub const fn cooperative(&self) -> bool {
+        matches!(self.grid, GridRule::Persistent { .. })
+    }
+}
+
+/// One row of the generated registry: a variant, its launches in order, and the fingerprint
+/// of its rendered source (tuned tables compare it to notice stale measurements).
+#[derive(Clone, Copy, Debug)]
+pub struct RegistryEntry {
+    /// The procedural name (`spec.name()`), also the module's file stem.
+    pub name: &'static str,
+    /// The variant.
+    pub spec: KernelSpec,
+    /// Whether it is one of the generator's default variants, which the runtime prefers when no
+    /// tuned table decides.
+    pub is_default: bool,
+    /// [`crate::fingerprint::source_hash`] of the variant's rendered CUDA source.
+    pub source_hash: u64,
+    /// Launches in execution order.
+    pub launches: &'static [Launch],
+}

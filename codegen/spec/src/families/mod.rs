@@ -1,0 +1,154 @@
+//! The kernel families: a closed enum ([`Family`]) and one spec struct per family, wrapped in
+//! [`KernelSpec`]. Adding a family adds a variant to both; the compiler then lists every
+//! `match` to update (docs/ARCHITECTURE.md, "Adding a family").
+
+pub mod esmm;
+
+use serde::{Deserialize, Serialize};
+
+use crate::common::{ArchSet, CtaTile, ElemType, Epilogue};
+use esmm::EsmmSpec;
+
+/// A kernel family: one variant space, one template folder, one runtime op.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Family {
+    /// Joint A+B block-sparse f32 GEMM on CUDA cores (document 001).
+    Esmm,
+}
+
+/// Family keys reserved for the coming issues, with what they will be.
+const PLANNED: [(&str, &str); 3] = [
+    ("tc", "tensor-core block-sparse GEMM (bf16/f16/tf32)"),
+    ("gemv", "activation-sparse decode GEMV and sparse MLP"),
+    ("rans", "INT8 + rANS compressed-weight GEMV"),
+];
+
+impl Family {
+    /// Every family built today.
+    pub const ALL: [Family; 1] = [Family::Esmm];
+
+    /// The key used in names, on the CLI and in `templates/<key>/`, `generated/<key>/`.
+    pub const fn key(self) -> &'static str {
+        match self {
+            Family::Esmm => "esmm",
+        }
+    }
+
+    /// One line on what the family computes.
+    pub const fn description(self) -> &'static str {
+        match self {
+            Family::Esmm => "joint A+B block-sparse f32 GEMM on CUDA cores",
+        }
+    }
+
+    /// Parses a family key; a key reserved for a coming family is an error that says so.
+    pub fn parse(key: &str) -> Result<Family, String> {
+        if let Some(f) = Family::ALL.into_iter().find(|f| f.key() == key) {
+            return Ok(f);
+        }
+        let known: Vec<&str> = Family::ALL.iter().map(|f| f.key()).collect();
+        match PLANNED.iter().find(|(k, _)| *k == key) {
+            Some((k, what)) => Err(format!("family `{k}` ({what}) is not built yet; built: {}", known.join(", "))),
+            None => Err(format!("unknown family `{key}`; built: {}", known.join(", "))),
+        }
+    }
+}
+
+/// One point of some family's variant space.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum KernelSpec {
+    /// A variant of family `esmm`.
+    Esmm(EsmmSpec),
+}
+
+impl KernelSpec {
+    /// The family.
+    pub const fn family(&self) -> Family {
+        match self {
+            KernelSpec::Esmm(_) => Family::Esmm,
+        }
+    }
+
+    /// The procedural name (the key everywhere: file names, registry, tables, CLI).
+    pub fn name(&self) -> String {
+        match self {
+            KernelSpec::Esmm(s) => s.name(),
+        }
+    }
+
+    /// Parses any family's name (the inverse of [`KernelSpec::name`]); the family is the part
+    /// before the first `_`.
+    pub fn from_name(name: &str) -> Result<KernelSpec, String> {
+        let key = name.split('_').next().unwrap_or_default();
+        match Family::parse(key).map_err(|e| format!("`{name}` is not a kernel name: {e}"))? {
+            Family::Esmm => EsmmSpec::from_name(name).map(KernelSpec::Esmm),
+        }
+    }
+
+    /// Element type of the inputs.
+    pub const fn dtype(&self) -> ElemType {
+        match self {
+            KernelSpec::Esmm(s) => s.dtype,
+        }
+    }
+
+    /// The epilogue.
+    pub const fn epilogue(&self) -> Epilogue {
+        match self {
+            KernelSpec::Esmm(s) => s.epilogue(),
+        }
+    }
+
+    /// The same variant with another epilogue.
+    pub const fn with_epilogue(self, e: Epilogue) -> KernelSpec {
+        match self {
+            KernelSpec::Esmm(s) => KernelSpec::Esmm(s.with_epilogue(e)),
+        }
+    }
+
+    /// The CTA tile.
+    pub const fn cta(&self) -> CtaTile {
+        match self {
+            KernelSpec::Esmm(s) => s.cta(),
+        }
+    }
+
+    /// Architectures the variant must be valid for.
+    pub const fn archs(&self) -> ArchSet {
+        match self {
+            KernelSpec::Esmm(s) => s.archs,
+        }
+    }
+
+    /// The esmm spec, if it is one.
+    pub const fn as_esmm(&self) -> Option<&EsmmSpec> {
+        match self {
+            KernelSpec::Esmm(s) => Some(s),
+        }
+    }
+}
+
+impl From<EsmmSpec> for KernelSpec {
+    fn from(s: EsmmSpec) -> KernelSpec {
+        KernelSpec::Esmm(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_parse_and_planned_families_say_so() {
+        assert_eq!(Family::parse("esmm"), Ok(Family::Esmm));
+        assert!(Family::parse("tc").unwrap_err().contains("not built yet"));
+        assert!(Family::parse("zz").unwrap_err().contains("unknown family"));
+        let name = "esmm_ab_f32_64x128x8_w64x32x2_t1x8_g64x32_fused_branch_relu2";
+        let s = KernelSpec::from_name(name).unwrap();
+        assert_eq!(s.family(), Family::Esmm);
+        assert_eq!(s.name(), name);
+        assert!(KernelSpec::from_name("tc_bf16_x_none").unwrap_err().contains("not built yet"));
+        assert!(KernelSpec::from_name("").is_err());
+    }
+}
