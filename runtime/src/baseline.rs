@@ -33,27 +33,7 @@ const LT_MAX_WORKSPACE: u64 = 32 << 20;
 /// Cached cuBLASLt plans before the cache is cleared.
 const LT_MAX_PLANS: usize = 256;
 
-/// Element types the baselines read and write.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum ElemType {
-    /// IEEE f32.
-    F32,
-    /// bfloat16 ([`half::bf16`]).
-    Bf16,
-    /// IEEE half ([`half::f16`]).
-    F16,
-}
-
-impl ElemType {
-    /// Stable lowercase name: `f32`, `bf16`, `f16`.
-    pub const fn name(self) -> &'static str {
-        match self {
-            ElemType::F32 => "f32",
-            ElemType::Bf16 => "bf16",
-            ElemType::F16 => "f16",
-        }
-    }
-}
+pub use esmm_spec::ElemType;
 
 mod sealed {
     pub trait Sealed {}
@@ -155,11 +135,11 @@ impl Baseline {
     pub fn check_types(self, input: ElemType, output: ElemType) -> Result<()> {
         let want = self.math.input();
         if input != want {
-            let msg = format!("{} reads {} inputs, got {}", self.label(), want.name(), input.name());
+            let msg = format!("{} reads {} inputs, got {}", self.label(), want.tag(), input.tag());
             return Err(Error::InvalidArgument(msg));
         }
         if output != ElemType::F32 && output != want {
-            let msg = format!("{} writes f32 or {} outputs, got {}", self.label(), want.name(), output.name());
+            let msg = format!("{} writes f32 or {} outputs, got {}", self.label(), want.tag(), output.tag());
             return Err(Error::InvalidArgument(msg));
         }
         Ok(())
@@ -252,12 +232,20 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 // Both tables are indexed in `ElemType`'s declaration order.
 fn lt_data_type(e: ElemType) -> lt::cudaDataType_t {
     use lt::cudaDataType_t::*;
-    [CUDA_R_32F, CUDA_R_16BF, CUDA_R_16F][e as usize]
+    match e {
+        ElemType::F32 => CUDA_R_32F,
+        ElemType::F16 => CUDA_R_16F,
+        ElemType::Bf16 => CUDA_R_16BF,
+    }
 }
 
 fn blas_data_type(e: ElemType) -> bs::cudaDataType_t {
     use bs::cudaDataType_t::*;
-    [CUDA_R_32F, CUDA_R_16BF, CUDA_R_16F][e as usize]
+    match e {
+        ElemType::F32 => CUDA_R_32F,
+        ElemType::F16 => CUDA_R_16F,
+        ElemType::Bf16 => CUDA_R_16BF,
+    }
 }
 
 impl LtPlan {
@@ -365,14 +353,38 @@ impl Baselines {
         }
         self.ctx.bind_to_thread().during("binding the CUDA context")?;
         let (c_ptr, _cg) = c.device_ptr_mut(stream);
+        let (a_ptr, _ag) = a.device_ptr(stream);
+        let (b_ptr, _bg) = b.device_ptr(stream);
+        // SAFETY: lengths, types and context checked above; the guards live until it returns.
+        unsafe { self.gemm_raw(baseline, stream, a_ptr, b_ptr, c_ptr, dims, T::TYPE, O::TYPE) }
+    }
+
+    /// [`Baselines::gemm`] on raw device addresses, without its checks (the runtime's dispatch
+    /// path, which has checked the call already).
+    ///
+    /// # Safety
+    /// The library must be present, the types must fit the baseline, the pointers must hold
+    /// `M·K` / `K·N` / `M·N` elements of `input` / `input` / `output` in the stream's context,
+    /// `dims` must pass [`Dims::check`] and be non-empty, and the context must be current.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) unsafe fn gemm_raw(
+        &self,
+        baseline: Baseline,
+        stream: &Arc<CudaStream>,
+        a_ptr: u64,
+        b_ptr: u64,
+        c_ptr: u64,
+        dims: Dims,
+        input: ElemType,
+        output: ElemType,
+    ) -> Result<()> {
+        let Dims { m, n, k } = dims;
         if k == 0 {
-            // SAFETY: C holds ≥ m*n elements of O (checked above).
-            unsafe { drv::memset_d8_async(c_ptr, 0, m * n * std::mem::size_of::<O>(), stream.cu_stream()) }
+            // SAFETY: C holds ≥ m*n elements of `output` (the caller's contract).
+            unsafe { drv::memset_d8_async(c_ptr, 0, m * n * output.size() as usize, stream.cu_stream()) }
                 .during("zero-filling C")?;
             return Ok(());
         }
-        let (a_ptr, _ag) = a.device_ptr(stream);
-        let (b_ptr, _bg) = b.device_ptr(stream);
         let cm = col_major(dims)?;
         let (alpha, beta) = (1.0f32, 0.0f32);
         let (alpha, beta) = (&alpha as *const f32 as *const c_void, &beta as *const f32 as *const c_void);
@@ -389,7 +401,7 @@ impl Baselines {
                     BaselineMath::Tf32 => bs::cublasComputeType_t::CUBLAS_COMPUTE_32F_FAST_TF32,
                     _ => bs::cublasComputeType_t::CUBLAS_COMPUTE_32F,
                 };
-                let (ti, to) = (blas_data_type(T::TYPE), blas_data_type(O::TYPE));
+                let (ti, to) = (blas_data_type(input), blas_data_type(output));
                 let op = bs::cublasOperation_t::CUBLAS_OP_N;
                 // SAFETY: buffer lengths checked against the shape; fp32 host scalars for 32F compute.
                 unsafe {
@@ -409,7 +421,7 @@ impl Baselines {
                 let key = PlanKey {
                     dims,
                     math: baseline.math,
-                    out: O::TYPE,
+                    out: output,
                     align: [alignment(b_ptr), alignment(a_ptr), alignment(c_ptr)],
                 };
                 if !plans.contains_key(&key) {
@@ -455,7 +467,7 @@ mod tests {
         );
         let set: std::collections::HashSet<_> = labels.iter().collect();
         assert_eq!(set.len(), 8);
-        assert_eq!([ElemType::F32.name(), ElemType::Bf16.name(), ElemType::F16.name()], ["f32", "bf16", "f16"]);
+        assert_eq!([ElemType::F32.tag(), ElemType::Bf16.tag(), ElemType::F16.tag()], ["f32", "bf16", "f16"]);
         assert_eq!((bf16::TYPE, f16::TYPE, f32::TYPE), (ElemType::Bf16, ElemType::F16, ElemType::F32));
     }
 

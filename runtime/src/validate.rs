@@ -3,7 +3,7 @@
 use crate::error::{Error, Result};
 
 /// Problem dimensions of `C[M×N] = act(A[M×K] · B[K×N])`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Dims {
     /// Rows of A and C.
     pub m: usize,

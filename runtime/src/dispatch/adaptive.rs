@@ -15,14 +15,20 @@
 //! history) the default sparse variant runs: its fused pattern extraction is what produces the
 //! first observation.
 
-use crate::dispatch::{self, Request};
-use crate::tuned::{TunedTable, CUBLAS_SGEMM};
+use super::policy::{choose_variant, spec_mismatch, Request};
+use super::registry;
+use super::tuned::{TunedTable, CUBLAS_SGEMM};
 use esmm_spec::{Activation, KernelSpec, RegistryEntry};
 use std::sync::Mutex;
 
-/// A layer observes its A density on call 1 and then once every this many calls (a pattern
-/// readback on the sparse path, a pattern-A probe on the dense path).
+/// A layer observes its A density on call 1 and then once every this many calls on the sparse
+/// path (a pattern readback).
 pub const PROBE_EVERY: u64 = 8;
+
+/// On the dense path the probe interval doubles after each probe (a pattern-A kernel, a copy
+/// and an event: a few µs of host time) up to this many calls, so a layer that stays dense
+/// pays almost nothing; running a sparse kernel resets it to [`PROBE_EVERY`].
+pub const PROBE_EVERY_DENSE_MAX: u64 = 256;
 
 /// Without a tuned table, at or above this estimated density the dense path runs (on the H200
 /// the default sparse kernels beat cuBLAS at 50% density and lose at 75%, docs/KERNELS.md).
@@ -38,10 +44,10 @@ fn is_small(m: u64, n: u64) -> bool {
     m.div_ceil(128) * n.div_ceil(128) < SMALL_PROBLEM_TILES
 }
 
-/// What one call runs.
+/// One candidate of a plan, best first.
 #[derive(Clone, Copy, Debug)]
 pub enum Plan {
-    /// cuBLAS SGEMM (activation none, no column counts).
+    /// The dense library baseline (cuBLAS SGEMM for esmm; activation none, no column counts).
     Cublas,
     /// A generated variant.
     Variant(&'static RegistryEntry),
@@ -80,6 +86,10 @@ pub(crate) struct LayerState {
     pub(crate) observed: [Option<f64>; 2],
     /// Calls made through this layer.
     pub(crate) calls: u64,
+    /// The call number of the next observation (0: the first call).
+    pub(crate) next_probe: u64,
+    /// Calls between observations on the current path.
+    pub(crate) interval: u64,
     /// Pinned host memory each pattern is copied into (reused; grown when needed).
     pub(crate) host: [Option<cudarc::driver::PinnedHostSlice<u32>>; 2],
     /// Readbacks in flight.
@@ -117,11 +127,21 @@ impl Layer {
 }
 
 impl LayerState {
-    /// Whether this call should observe densities (call 1, then every [`PROBE_EVERY`]),
-    /// counting the call.
-    pub(crate) fn count_call(&mut self) -> bool {
+    /// Counts the call; whether it should observe densities: call 1, then every
+    /// [`PROBE_EVERY`] calls on the sparse path, and at doubling intervals (up to
+    /// [`PROBE_EVERY_DENSE_MAX`]) on the dense path.
+    pub(crate) fn count_call(&mut self, dense_path: bool) -> bool {
         self.calls += 1;
-        self.calls % PROBE_EVERY == 1
+        if !dense_path {
+            self.interval = PROBE_EVERY;
+            self.next_probe = self.next_probe.min(self.calls + PROBE_EVERY - 1);
+        }
+        if self.calls < self.next_probe {
+            return false;
+        }
+        self.interval = if dense_path { (self.interval * 2).clamp(PROBE_EVERY, PROBE_EVERY_DENSE_MAX) } else { PROBE_EVERY };
+        self.next_probe = self.calls + self.interval;
+        true
     }
 
     /// Folds finished readbacks into `observed` (never waits).
@@ -152,12 +172,12 @@ pub fn combined_density(a: Option<f64>, b: Option<f64>) -> Option<f64> {
     }
 }
 
-/// The registry entry with the tile of `name` and the epilogue of `req`, if it can serve `req`.
+/// The registry entry with the tile of `name` and the epilogue of `req`, if it can serve `req`
+/// (planning only: it parses and builds names).
 fn same_tile_for(name: &str, req: &Request, extra: &dyn Fn(&str) -> Option<&'static RegistryEntry>) -> Option<&'static RegistryEntry> {
-    let spec = KernelSpec::from_name(name).ok()?;
-    let want = KernelSpec { activation: req.activation, col_nnz: req.col_nnz, ..spec }.name();
-    let entry = dispatch::REGISTRY.iter().find(|e| e.name == want).or_else(|| extra(&want))?;
-    dispatch::spec_mismatch(entry, req).is_none().then_some(entry)
+    let want = KernelSpec::from_name(name).ok()?.with_epilogue(req.epilogue).name();
+    let entry = registry::entry(&want).or_else(|| extra(&want))?;
+    spec_mismatch(entry, req).is_none().then_some(entry)
 }
 
 /// Ranks what to run for `req`, best first. `density` is [`combined_density`]; `extra` resolves
@@ -169,11 +189,11 @@ pub fn plan(
     cublas: bool,
     extra: &dyn Fn(&str) -> Option<&'static RegistryEntry>,
 ) -> Vec<Plan> {
-    let cublas_ok = cublas && req.activation == Activation::None && !req.col_nnz;
+    let cublas_ok = cublas && req.epilogue.activation == Activation::None && !req.epilogue.col_nnz;
     let mut out = Vec::new();
     let (m, n, k) = (req.dims.m as u64, req.dims.n as u64, req.dims.k as u64);
     let ranked = match (table, density) {
-        (Some(table), Some(d)) => table.ranked("f32", req.activation.tag(), m, n, k, d),
+        (Some(table), Some(d)) => table.ranked(req.family, req.dtype, req.epilogue.activation, m, n, k, d),
         _ => Vec::new(),
     };
     if !ranked.is_empty() {
@@ -191,7 +211,7 @@ pub fn plan(
     } else if cublas_ok && (density.is_some_and(|d| d >= DENSE_THRESHOLD) || is_small(m, n)) {
         out.push(Plan::Cublas);
     }
-    if let Ok(e) = dispatch::choose_variant(req) {
+    if let Ok(e) = choose_variant(req) {
         if !out.contains(&Plan::Variant(e)) {
             out.push(Plan::Variant(e));
         }
@@ -202,11 +222,20 @@ pub fn plan(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tuned::{Candidate, GpuInfo, TableKey, SCHEMA_VERSION};
+    use crate::dispatch::registry::REGISTRY;
+    use crate::dispatch::tuned::{Candidate, CandidateStatus, GpuInfo, TableKey, SCHEMA_VERSION};
     use crate::Dims;
+    use esmm_spec::{ElemType, Epilogue, Family};
 
-    fn req(act: Activation, nnz: bool) -> Request {
-        Request { dims: Dims::new(4096, 4096, 4096), activation: act, col_nnz: nnz, prepared_b: false, arch: None }
+    fn req(activation: Activation, col_nnz: bool) -> Request {
+        Request {
+            family: Family::Esmm,
+            dtype: ElemType::F32,
+            dims: Dims::new(4096, 4096, 4096),
+            epilogue: Epilogue { activation, col_nnz },
+            prepared_b: false,
+            arch: None,
+        }
     }
 
     fn table(winner_sparse: &str) -> TunedTable {
@@ -218,8 +247,8 @@ mod tests {
             command: String::new(),
             entries: vec![],
         };
-        let ok = |v: &str, ms| Candidate { variant: v.into(), status: "ok".into(), median_ms: Some(ms), p20_ms: None, p80_ms: None, samples: 5, detail: None };
-        let key = |d| TableKey { dtype: "f32".into(), activation: "none".into(), m: 4096, n: 4096, k: 4096, density: d };
+        let ok = |v: &str, ms| Candidate { variant: v.into(), status: CandidateStatus::Ok, fingerprint: None, median_ms: Some(ms), p20_ms: None, p80_ms: None, samples: 5, detail: None };
+        let key = |d| TableKey { family: Family::Esmm, dtype: ElemType::F32, activation: Activation::None, m: 4096, n: 4096, k: 4096, density: d };
         t.record(key(1.0), ok(CUBLAS_SGEMM, 2.7));
         t.record(key(1.0), ok(winner_sparse, 3.5));
         t.record(key(0.5), ok(CUBLAS_SGEMM, 2.7));
@@ -237,7 +266,7 @@ mod tests {
 
     #[test]
     fn table_winner_then_fallbacks() {
-        let Some(sparse) = dispatch::REGISTRY.iter().find(|e| e.spec.activation == Activation::None && !e.spec.col_nnz && e.spec.preprocess == esmm_spec::Preprocess::Fused) else {
+        let Some(sparse) = REGISTRY.iter().find(|e| e.spec.epilogue() == Epilogue::NONE && e.spec.as_esmm().is_some_and(|s| s.preprocess == esmm_spec::Preprocess::Fused)) else {
             return; // no generated kernels in this build
         };
         let t = table(sparse.name);
@@ -253,7 +282,7 @@ mod tests {
         let p = plan(Some(&t), &req(Activation::Relu, false), Some(1.0), true, &none);
         assert!(p.iter().all(|x| *x != Plan::Cublas));
         if let Plan::Variant(e) = p[0] {
-            assert_eq!(e.spec.activation, Activation::Relu);
+            assert_eq!(e.spec.epilogue().activation, Activation::Relu);
         }
         // No cuBLAS library: never planned.
         assert!(!plan(Some(&t), &req(Activation::None, false), Some(1.0), false, &none).contains(&Plan::Cublas));
@@ -276,5 +305,23 @@ mod tests {
         let p = plan(Some(&t), &req(Activation::None, false), Some(0.5), true, &|_| None);
         // The unknown name is skipped; cuBLAS (ranked next) and the static default remain.
         assert_eq!(p.first(), Some(&Plan::Cublas));
+    }
+}
+
+#[cfg(test)]
+mod probe_tests {
+    use super::*;
+
+    #[test]
+    fn probes_back_off_on_the_dense_path_and_reset_on_the_sparse_path() {
+        let mut s = LayerState::default();
+        let probes = |s: &mut LayerState, dense: bool, calls: u64| (0..calls).filter(|_| s.count_call(dense)).count();
+        // Sparse path: call 1, then every PROBE_EVERY calls.
+        assert_eq!(probes(&mut s, false, 17), 3);
+        // Dense path: intervals 16, 32, 64, 128, 256, 256, ...: few probes over 2000 calls.
+        let dense = probes(&mut s, true, 2000);
+        assert!((8..=14).contains(&dense), "{dense}");
+        // Back on the sparse path the interval resets at once.
+        assert_eq!(probes(&mut s, false, 16), 2);
     }
 }

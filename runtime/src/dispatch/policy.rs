@@ -1,0 +1,184 @@
+//! What a call asks of a variant ([`Request`]), why a variant cannot serve it
+//! ([`spec_mismatch`]), and the static default choice ([`choose_variant`]) used when no tuned
+//! table decides.
+
+use esmm_spec::{Arch, ElemType, Epilogue, Family, KernelSpec, Preprocess, RegistryEntry, SkipStyle, Sparsity};
+
+use super::registry::{compiled_variants, entry, fatbin, near_names, REGISTRY};
+use crate::error::{Error, Result};
+use crate::validate::Dims;
+
+/// What a call asks of a variant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Request {
+    /// The op's family.
+    pub family: Family,
+    /// Element type of the inputs.
+    pub dtype: ElemType,
+    /// Problem shape.
+    pub dims: Dims,
+    /// The epilogue asked for.
+    pub epilogue: Epilogue,
+    /// Whether the caller supplied prepared weights (B patterns).
+    pub prepared_b: bool,
+    /// The device's architecture (None: unknown, no arch filter).
+    pub arch: Option<Arch>,
+}
+
+/// Why the variant's parameters cannot serve `req` (None when they can), whether compiled in
+/// or not.
+pub fn spec_mismatch(entry: &RegistryEntry, req: &Request) -> Option<String> {
+    let spec = &entry.spec;
+    if spec.family() != req.family {
+        return Some(format!("it is a {} kernel, the call is {}", spec.family().key(), req.family.key()));
+    }
+    if spec.dtype() != req.dtype {
+        return Some(format!("it is a {} kernel; the call's inputs are {}", spec.dtype().tag(), req.dtype.tag()));
+    }
+    let (have, want) = (spec.epilogue(), req.epilogue);
+    if have.activation != want.activation {
+        return Some(format!("its activation is {} but the call asks for {}", have.activation.tag(), want.activation.tag()));
+    }
+    if have.col_nnz != want.col_nnz {
+        return Some(if have.col_nnz {
+            "it writes per-column nonzero counts but the call passed no col_nnz buffer".into()
+        } else {
+            "it has no per-column nonzero-count epilogue but the call asks for one".into()
+        });
+    }
+    if let Some(arch) = req.arch {
+        if !spec.archs().contains(arch) {
+            return Some(format!("it is not valid for {}", arch.sm_name()));
+        }
+    }
+    match spec {
+        KernelSpec::Esmm(s) => {
+            if s.preprocess == Preprocess::OfflineB && !req.prepared_b {
+                return Some("it reads an offline B pattern; pass a PreparedB from Esmm::prepare_b".into());
+            }
+            if s.preprocess == Preprocess::OfflineB && !matches!(s.b_granularity, 8 | 32) {
+                return Some(format!("PreparedB holds granularities 32 and 8, not {}", s.b_granularity));
+            }
+        }
+    }
+    None
+}
+
+/// Why `entry` cannot serve `req` (None when it can), including whether it is compiled in.
+pub fn mismatch(entry: &RegistryEntry, req: &Request) -> Option<String> {
+    spec_mismatch(entry, req).or_else(|| {
+        fatbin(entry.name).is_none().then(|| "it is not compiled into this build (regenerate generated/ and rebuild)".into())
+    })
+}
+
+/// Looks up a registry variant by name and checks it can serve `req`.
+pub fn variant_by_name(name: &str, req: &Request) -> Result<&'static RegistryEntry> {
+    let Some(e) = entry(name) else {
+        return Err(Error::UnknownVariant { name: name.to_string(), near: near_names(name, 3) });
+    };
+    match mismatch(e, req) {
+        None => Ok(e),
+        Some(reason) => Err(Error::VariantMismatch { name: name.to_string(), reason }),
+    }
+}
+
+/// The default variant for a call when no tuned table decides. Family esmm (lowest key wins,
+/// ties by name): 1. sparsity joint, A-only, B-only, dense; 2. preprocessing: with a prepared B,
+/// offline-B, fused, separate; without, fused, separate; 3. the generator's defaults first;
+/// 4. branch before branchless skip; 5. A granularity 64, 32, 8; B granularity 32, 8.
+pub fn choose_variant(req: &Request) -> Result<&'static RegistryEntry> {
+    fn rank(x: u32, order: &[u32]) -> usize {
+        order.iter().position(|o| *o == x).unwrap_or(order.len())
+    }
+    let key = |e: &RegistryEntry| match &e.spec {
+        KernelSpec::Esmm(s) => {
+            let sparsity = match s.sparsity {
+                Sparsity::Joint => 0,
+                Sparsity::AOnly => 1,
+                Sparsity::BOnly => 2,
+                Sparsity::Dense => 3,
+            };
+            let pre = match (s.preprocess, req.prepared_b) {
+                (Preprocess::OfflineB, true) => 0,
+                (Preprocess::Fused, _) => 1,
+                (Preprocess::Separate, _) => 2,
+                _ => 3,
+            };
+            let skip = usize::from(s.skip == SkipStyle::Branchless);
+            (sparsity, pre, usize::from(!e.is_default), skip, rank(s.a_granularity, &[64, 32, 8]), rank(s.b_granularity, &[32, 8]))
+        }
+    };
+    REGISTRY.iter().filter(|e| mismatch(e, req).is_none()).min_by_key(|e| key(e)).ok_or_else(|| {
+        Error::NoVariant(format!(
+            "{} {} activation {}, col_nnz {}{} on {} ({} variants in the registry, {} compiled)",
+            req.family.key(),
+            req.dtype.tag(),
+            req.epilogue.activation.tag(),
+            req.epilogue.col_nnz,
+            if req.prepared_b { ", prepared B" } else { "" },
+            req.arch.map_or("an unknown arch".into(), |a| a.sm_name()),
+            REGISTRY.len(),
+            compiled_variants().count()
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use esmm_spec::Activation;
+
+    fn req(activation: Activation, col_nnz: bool, prepared_b: bool) -> Request {
+        Request {
+            family: Family::Esmm,
+            dtype: ElemType::F32,
+            dims: Dims::new(64, 64, 64),
+            epilogue: Epilogue { activation, col_nnz },
+            prepared_b,
+            arch: Some(Arch::Sm90),
+        }
+    }
+
+    #[test]
+    fn unknown_variant_lists_near_names() {
+        let e = variant_by_name("esmm_no_such_variant", &req(Activation::None, false, false)).unwrap_err();
+        let Error::UnknownVariant { near, .. } = &e else { panic!("{e}") };
+        assert_eq!(near.len(), REGISTRY.len().min(3));
+        assert!(e.to_string().contains("esmm_no_such_variant"));
+    }
+
+    #[test]
+    fn every_chosen_variant_fits_the_request() {
+        for e in Epilogue::all() {
+            for prepared in [false, true] {
+                let r = req(e.activation, e.col_nnz, prepared);
+                match choose_variant(&r) {
+                    Ok(v) => {
+                        assert_eq!(mismatch(v, &r), None);
+                        assert_eq!(v.spec.epilogue(), e);
+                        if !prepared {
+                            assert_ne!(v.spec.as_esmm().map(|s| s.preprocess), Some(Preprocess::OfflineB));
+                        }
+                    }
+                    Err(err) => assert!(matches!(err, Error::NoVariant(_)), "{err}"),
+                }
+            }
+        }
+        // Another element type is never served by an f32 kernel.
+        let bf16 = Request { dtype: ElemType::Bf16, ..req(Activation::None, false, false) };
+        assert!(matches!(choose_variant(&bf16), Err(Error::NoVariant(_))));
+    }
+
+    #[test]
+    fn explicit_override_checks_the_request() {
+        for e in REGISTRY.iter().filter(|e| fatbin(e.name).is_some()) {
+            let ep = e.spec.epilogue();
+            assert!(variant_by_name(e.name, &req(ep.activation, ep.col_nnz, true)).is_ok(), "{}", e.name);
+            let other = if ep.activation == Activation::Relu { Activation::None } else { Activation::Relu };
+            let err = variant_by_name(e.name, &req(other, ep.col_nnz, true)).unwrap_err();
+            assert!(err.to_string().contains("activation"), "{err}");
+            let err = variant_by_name(e.name, &req(ep.activation, !ep.col_nnz, true)).unwrap_err();
+            assert!(err.to_string().contains("nonzero"), "{err}");
+        }
+    }
+}

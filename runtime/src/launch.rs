@@ -1,0 +1,116 @@
+//! Generic launches: every argument is packed from the launch's argument list in the registry
+//! ([`esmm_spec::Arg`]), so no op module spells a kernel's parameter list; cooperative launches
+//! for persistent grids.
+
+use std::sync::Arc;
+
+use cudarc::driver::{CudaStream, LaunchConfig, PushKernelArg};
+use esmm_spec::abi::{Dim, Operand, Scalar, Workspace};
+use esmm_spec::Arg;
+
+use crate::error::{DriverContext, Error, Result};
+use crate::grid::grid_dims;
+use crate::modules::LoadedVariant;
+use crate::validate::Dims;
+
+/// Most parameters one kernel takes.
+const MAX_ARGS: usize = 16;
+
+/// The values of one call: device addresses (0 = null), dimensions and scalars. Each launch
+/// picks what its argument list names.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct ArgValues {
+    pub(crate) a: u64,
+    pub(crate) b: u64,
+    pub(crate) c: u64,
+    pub(crate) dims: Dims,
+    pub(crate) a_pat: u64,
+    pub(crate) b_pat: u64,
+    pub(crate) col_nnz: u64,
+    pub(crate) ctrl: u64,
+    pub(crate) ones: u64,
+    pub(crate) epoch: u32,
+}
+
+/// One packed kernel parameter.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Value {
+    Ptr(u64),
+    Int(i32),
+    U32(u32),
+}
+
+impl ArgValues {
+    /// The value of one parameter. Dimensions fit `int` (checked by `Dims::check`).
+    pub(crate) fn value(&self, arg: Arg) -> Value {
+        match arg {
+            Arg::Operand { operand: Operand::A, .. } => Value::Ptr(self.a),
+            Arg::Operand { operand: Operand::B, .. } => Value::Ptr(self.b),
+            Arg::Operand { operand: Operand::C, .. } => Value::Ptr(self.c),
+            Arg::Dim(Dim::M) => Value::Int(self.dims.m as i32),
+            Arg::Dim(Dim::N) => Value::Int(self.dims.n as i32),
+            Arg::Dim(Dim::K) => Value::Int(self.dims.k as i32),
+            Arg::Pattern(Operand::A) => Value::Ptr(self.a_pat),
+            Arg::Pattern(Operand::B) => Value::Ptr(self.b_pat),
+            Arg::Pattern(Operand::C) => Value::Ptr(0),
+            Arg::ColNnz => Value::Ptr(self.col_nnz),
+            Arg::Workspace(Workspace::Ctrl) => Value::Ptr(self.ctrl),
+            Arg::Workspace(Workspace::Ones) => Value::Ptr(self.ones),
+            Arg::Scalar(Scalar::Epoch) => Value::U32(self.epoch),
+        }
+    }
+}
+
+/// Launches launch `i` of a loaded variant with the call's values, on `stream`.
+pub(crate) fn launch(stream: &Arc<CudaStream>, v: &LoadedVariant, i: usize, sm_count: u32, vals: &ArgValues) -> Result<()> {
+    let l = &v.entry.launches[i];
+    let resident = u64::from(v.max_ctas_per_sm[i]) * u64::from(sm_count);
+    let grid = grid_dims(l.grid, vals.dims, resident).map_err(|e| match e {
+        Error::InvalidArgument(msg) => Error::InvalidArgument(format!("{}: {msg}", v.entry.name)),
+        e => e,
+    })?;
+    if l.args.len() > MAX_ARGS {
+        return Err(Error::InvalidArgument(format!("{}: {} kernel parameters exceed {MAX_ARGS}", v.entry.name, l.args.len())));
+    }
+    let mut packed = [Value::U32(0); MAX_ARGS];
+    for (slot, arg) in packed.iter_mut().zip(l.args) {
+        *slot = vals.value(*arg);
+    }
+    let cfg = LaunchConfig { grid_dim: grid, block_dim: (l.threads, 1, 1), shared_mem_bytes: l.dynamic_smem };
+    let mut builder = stream.launch_builder(&v.functions[i]);
+    for p in &packed[..l.args.len()] {
+        match p {
+            Value::Ptr(x) => builder.arg(x),
+            Value::Int(x) => builder.arg(x),
+            Value::U32(x) => builder.arg(x),
+        };
+    }
+    // SAFETY: the parameters follow the launch's argument list, the same data the template's
+    // signature was rendered from; every pointer was checked against the shape by the op.
+    unsafe {
+        if l.cooperative() {
+            builder.launch_cooperative(cfg)
+        } else {
+            builder.launch(cfg)
+        }
+    }
+    .during(&format!("launching {} ({grid:?})", v.entry.name))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use esmm_spec::families::esmm::{GEMM_ARGS, PATTERN_A_ARGS};
+
+    #[test]
+    fn values_follow_the_argument_lists() {
+        let v = ArgValues { a: 1, b: 2, c: 3, dims: Dims::new(4, 5, 6), a_pat: 7, b_pat: 8, col_nnz: 9, ctrl: 10, ones: 11, epoch: 12 };
+        let got: Vec<Value> = GEMM_ARGS.iter().map(|a| v.value(*a)).collect();
+        use Value::*;
+        assert_eq!(got, [Ptr(1), Ptr(2), Ptr(3), Int(4), Int(5), Int(6), Ptr(7), Ptr(8), Ptr(9), Ptr(10), Ptr(11), U32(12)]);
+        let got: Vec<Value> = PATTERN_A_ARGS.iter().map(|a| v.value(*a)).collect();
+        assert_eq!(got, [Ptr(1), Int(4), Int(6), Ptr(7), Ptr(10), U32(12)]);
+        assert!(GEMM_ARGS.len() <= MAX_ARGS);
+    }
+}

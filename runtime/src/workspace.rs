@@ -1,0 +1,99 @@
+//! Per-stream scratch memory: pattern buffers, the kernels' control words, the all-ones
+//! pattern, and the per-call epoch. Work on one stream is ordered, so reusing its workspace
+//! from call to call is safe; streams never share one.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use cudarc::driver::{result as drv, CudaSlice, CudaStream, DevicePtr};
+
+use crate::error::{DriverContext, Result};
+use crate::lock;
+
+/// Byte written into freshly allocated pattern buffers, so that a kernel relying on zeroed
+/// pattern memory fails the tests instead of passing by luck.
+const PATTERN_POISON: u8 = 0xA5;
+
+/// Scratch buffers of one stream.
+pub(crate) struct Workspace {
+    stream: Arc<CudaStream>,
+    pub(crate) a_pat: Option<CudaSlice<u32>>,
+    pub(crate) b_pat: Option<CudaSlice<u32>>,
+    /// `[4]` u32 control words, zeroed once at allocation and never reset: `[0..1]` the
+    /// persistent kernels' grid barrier (they keep it valid), `[2]` the epoch of the last call
+    /// whose inputs held a non-finite value.
+    ctrl: Option<CudaSlice<u32>>,
+    /// All-ones pattern words a sparse kernel reads instead of the patterns when its call saw a
+    /// non-finite input (then it skips nothing).
+    ones: Option<CudaSlice<u32>>,
+    /// Epoch of the last call on this stream (each call gets a fresh one, from 1).
+    epoch: u32,
+}
+
+/// Fills `slot` with a buffer of at least `len` words (grown geometrically, filled with `byte`
+/// when new) and returns its address.
+fn ensure(slot: &mut Option<CudaSlice<u32>>, stream: &Arc<CudaStream>, len: usize, byte: u8, what: &str) -> Result<u64> {
+    let len = len.max(1);
+    if slot.as_ref().is_none_or(|s| s.len() < len) {
+        let cap = len.next_power_of_two();
+        // SAFETY: a fresh u32 buffer, filled before any kernel reads it.
+        let buf = unsafe { stream.alloc::<u32>(cap) }.during(&format!("allocating {what}"))?;
+        let (ptr, g) = buf.device_ptr(stream);
+        // SAFETY: `buf` holds cap u32.
+        unsafe { drv::memset_d8_async(ptr, byte, cap * 4, stream.cu_stream()) }.during(&format!("filling {what}"))?;
+        drop(g);
+        *slot = Some(buf);
+    }
+    Ok(slot.as_ref().expect("allocated above").device_ptr(stream).0)
+}
+
+impl Workspace {
+    fn new(stream: &Arc<CudaStream>) -> Workspace {
+        Workspace { stream: stream.clone(), a_pat: None, b_pat: None, ctrl: None, ones: None, epoch: 0 }
+    }
+
+    /// An A-pattern buffer of at least `len` words.
+    pub(crate) fn a_pattern(&mut self, len: usize) -> Result<u64> {
+        ensure(&mut self.a_pat, &self.stream, len, PATTERN_POISON, "an A-pattern workspace")
+    }
+
+    /// A B-pattern buffer of at least `len` words.
+    pub(crate) fn b_pattern(&mut self, len: usize) -> Result<u64> {
+        ensure(&mut self.b_pat, &self.stream, len, PATTERN_POISON, "a B-pattern workspace")
+    }
+
+    /// The control words (`[4]` u32, zeroed once).
+    pub(crate) fn ctrl(&mut self) -> Result<u64> {
+        if self.ctrl.is_none() {
+            self.ctrl = Some(self.stream.alloc_zeros::<u32>(4).during("allocating the control words")?);
+        }
+        Ok(self.ctrl.as_ref().expect("allocated above").device_ptr(&self.stream).0)
+    }
+
+    /// An all-ones pattern of at least `len` words.
+    pub(crate) fn ones(&mut self, len: usize) -> Result<u64> {
+        ensure(&mut self.ones, &self.stream, len, 0xFF, "the all-ones pattern")
+    }
+
+    /// A fresh epoch for the next call (never 0, the control word's initial value).
+    pub(crate) fn next_epoch(&mut self) -> u32 {
+        self.epoch = self.epoch.wrapping_add(1).max(1);
+        self.epoch
+    }
+}
+
+/// The workspaces of one handle, one per stream.
+#[derive(Default)]
+pub(crate) struct Workspaces {
+    by_stream: Mutex<HashMap<usize, Arc<Mutex<Workspace>>>>,
+}
+
+impl Workspaces {
+    /// The workspace of `stream` (created on first use).
+    pub(crate) fn get(&self, stream: &Arc<CudaStream>) -> Arc<Mutex<Workspace>> {
+        lock(&self.by_stream)
+            .entry(stream.cu_stream() as usize)
+            .or_insert_with(|| Arc::new(Mutex::new(Workspace::new(stream))))
+            .clone()
+    }
+}
