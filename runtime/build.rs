@@ -10,13 +10,17 @@
 //! - `ESMM_NVCC_FLAGS`: extra nvcc flags (e.g. `-lineinfo`), space separated.
 //! - `NVCC`, `CUDA_HOME`, `CUDA_PATH`, `PATH`: nvcc discovery (`esmm_toolchain::locate_nvcc`).
 //!
+//! A generated file may name its own SASS targets in its first lines, `// nvcc-targets: sm_90a`
+//! (a family whose kernels need arch-specific instructions such as wgmma); it is then compiled
+//! for exactly those, without PTX. Every other file gets the default list.
+//!
 //! The GPU is never probed here.
 
 use esmm_toolchain::{
-    compile_fatbins, find_nvcc, nvcc_flags, parse_archs, ptx_arch, Arch, Job, Source, Targets, ENV_ARCHS,
+    compile_fatbins, find_nvcc, nvcc_flags, parse_archs, ptx_arch, Arch, Job, Source, Target, Targets, ENV_ARCHS,
     ENV_NVCC_FLAGS, NVCC_ENV_VARS,
 };
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -60,7 +64,7 @@ fn run() -> Result<(), String> {
         println!("cargo:warning=esmm: no generated kernels in {}; nothing compiled", gen_dir.display());
         (Vec::new(), String::new())
     } else {
-        compile_all(&jobs, &archs, &manifest_dir, &out_dir)?
+        compile_groups(jobs, &archs, &manifest_dir, &out_dir)?
     };
 
     let ccs: Vec<u32> = archs.iter().map(|a| a.compute_capability()).collect();
@@ -131,11 +135,48 @@ fn jobs(sources: &[PathBuf]) -> Result<Vec<Job>, String> {
     Ok(jobs)
 }
 
-/// Compiles every job for `archs` (SASS each, PTX for the lowest) into `$OUT_DIR/fatbin`.
-/// Returns the fatbins and the CUDA release of the nvcc that compiled them.
-fn compile_all(jobs: &[Job], archs: &[Arch], manifest_dir: &Path, out_dir: &Path) -> Result<(Vec<(String, PathBuf)>, String), String> {
+/// The SASS targets a generated file names in its first lines (`// nvcc-targets: sm_90a ...`).
+fn declared_targets(path: &Path) -> Result<Option<Vec<Target>>, String> {
+    let text = fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let Some(list) = text.lines().take(5).find_map(|l| l.trim().strip_prefix("// nvcc-targets:")) else {
+        return Ok(None);
+    };
+    let parse = |t: &str| -> Result<Target, String> {
+        let (cc, specific) = match t.strip_suffix('a') {
+            Some(x) => (x, true),
+            None => (t, false),
+        };
+        let cc: u32 = cc.trim_start_matches("sm_").parse().map_err(|_| format!("{}: unknown nvcc target `{t}`", path.display()))?;
+        Ok(if specific { Target::arch_specific(cc) } else { Target::sm(cc) })
+    };
+    list.split_whitespace().map(parse).collect::<Result<Vec<_>, _>>().map(Some)
+}
+
+/// Compiles the jobs in groups of equal targets (the default list, or what a file declares).
+fn compile_groups(jobs: Vec<Job>, archs: &[Arch], manifest_dir: &Path, out_dir: &Path) -> Result<(Vec<(String, PathBuf)>, String), String> {
+    let mut groups: BTreeMap<Option<Vec<Target>>, Vec<Job>> = BTreeMap::new();
+    for job in jobs {
+        let declared = match &job.source {
+            Source::File(p) => declared_targets(p)?,
+            Source::Text(_) => None,
+        };
+        groups.entry(declared).or_default().push(job);
+    }
+    let (mut fatbins, mut release) = (Vec::new(), String::new());
+    for (declared, jobs) in groups {
+        let targets = declared.map_or_else(|| Targets::for_archs(archs), Targets::sass_only);
+        let (f, r) = compile_all(&jobs, targets, manifest_dir, out_dir)?;
+        fatbins.extend(f);
+        release = r;
+    }
+    fatbins.sort();
+    Ok((fatbins, release))
+}
+
+/// Compiles every job for `targets` into `$OUT_DIR/fatbin`. Returns the fatbins and the CUDA
+/// release of the nvcc that compiled them.
+fn compile_all(jobs: &[Job], targets: Targets, manifest_dir: &Path, out_dir: &Path) -> Result<(Vec<(String, PathBuf)>, String), String> {
     let nvcc = find_nvcc(manifest_dir.parent().unwrap_or(manifest_dir))?;
-    let targets = Targets::for_archs(archs);
     let flags = nvcc_flags(&targets, std::env::var(ENV_NVCC_FLAGS).ok().as_deref());
     let report = compile_fatbins(jobs, &flags, &nvcc, &out_dir.join("fatbin"), &|_| {})?;
     let fatbins = report.fatbins()?;

@@ -16,9 +16,10 @@ use std::time::{Duration, Instant};
 
 use esmm::cudarc::driver::{CudaSlice, CudaStream};
 use esmm::reference::{check_col_nnz, col_nnz, gemm_f64, rel_frobenius_error};
+use esmm::testing::relative_error_on_device;
 use esmm::workload::{blockwise_a, blockwise_b};
-use esmm::{Activation, BlasMath, Dims, Error, Esmm, MatmulOptions, RegistryEntry};
-use esmm_spec::Preprocess;
+use esmm::{Activation, BaselineMath, Dims, Error, Esmm, KernelSpec, MatmulOptions, RegistryEntry, CUBLAS};
+use esmm_spec::{EsmmSpec, Preprocess};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -53,6 +54,12 @@ fn parse_options() -> Options {
         }
     }
     o
+}
+
+/// The esmm spec of a registry entry (the suite covers family esmm).
+fn esmm_spec_of(e: &RegistryEntry) -> EsmmSpec {
+    let KernelSpec::Esmm(s) = e.spec;
+    s
 }
 
 /// A host problem shared by every variant: operands and the pre-activation f64 reference.
@@ -215,7 +222,7 @@ fn run_variant(
     d: &DataSet,
     use_prepared: bool,
 ) -> Result<String, String> {
-    let spec = e.spec;
+    let KernelSpec::Esmm(spec) = e.spec;
     let (m, n, k) = (d.m, d.n, d.k);
     let err = |x: Error| x.to_string();
     let da = stream.clone_htod(&d.a).map_err(|x| x.to_string())?;
@@ -315,7 +322,7 @@ fn variant_cases<'a>(sets: &'a [DataSet], variants: &[&'static RegistryEntry], o
     }
     let pick = |prefix: &str| sets.iter().find(|d| d.name.starts_with(prefix));
     for &e in variants {
-        let s = e.spec;
+        let s: EsmmSpec = esmm_spec_of(e);
         if s.sparsity.uses_b_pattern() && s.preprocess != Preprocess::OfflineB {
             for d in [pick("blockwise d=0.5"), pick("inf-b-under-zero-a")].into_iter().flatten() {
                 cases.push(Case {
@@ -409,7 +416,7 @@ fn api_cases<'a>() -> Vec<Case<'a>> {
             let opts = MatmulOptions { variant: Some("esmm_no_such_variant"), ..Default::default() };
             let r = esmm.matmul(&s, &a, &b, &mut c, Dims::new(8, 8, 8), opts);
             expect_err(r, "unknown variant", "unknown variant")?;
-            if let Some(e) = esmm::REGISTRY.iter().find(|e| e.spec.activation == Activation::None && !e.spec.col_nnz) {
+            if let Some(e) = esmm::REGISTRY.iter().find(|e| e.spec.epilogue() == esmm::Epilogue::NONE) {
                 let opts = MatmulOptions { variant: Some(e.name), activation: Activation::Relu, ..Default::default() };
                 let r = esmm.matmul(&s, &a, &b, &mut c, Dims::new(8, 8, 8), opts);
                 expect_err(r, "override mismatch", "activation")?;
@@ -493,7 +500,7 @@ fn api_cases<'a>() -> Vec<Case<'a>> {
                     }
                 }
                 let mut dc = s.clone_htod(&vec![f32::NAN; m * n]).map_err(|e| e.to_string())?;
-                esmm.cublas_sgemm(&s, &da, &db, &mut dc, dims, BlasMath::Fp32).map_err(|e| e.to_string())?;
+                esmm.cublas_sgemm(&s, &da, &db, &mut dc, dims, BaselineMath::Fp32).map_err(|e| e.to_string())?;
                 let c = s.clone_dtoh(&dc).map_err(|e| e.to_string())?;
                 check(&d, Activation::None, &c, None).map_err(|e| format!("cublas: {e}"))?;
                 ran.sort();
@@ -531,16 +538,16 @@ fn api_cases<'a>() -> Vec<Case<'a>> {
             for _ in 0..4 {
                 let r = run(&dense)?;
                 log.push(r);
-                saw_cublas |= r == esmm::tuned::CUBLAS_SGEMM;
+                saw_cublas |= r == CUBLAS;
             }
             if !saw_cublas {
                 return Err(format!("dense activations never reached the dense path: {log:?}"));
             }
             let mut back_to_sparse = false;
-            for _ in 0..(2 * esmm::adaptive::PROBE_EVERY) {
+            for _ in 0..(2 * esmm::dispatch::adaptive::PROBE_EVERY) {
                 let r = run(&sparse)?;
                 log.push(r);
-                if r != esmm::tuned::CUBLAS_SGEMM {
+                if r != CUBLAS {
                     back_to_sparse = true;
                     break;
                 }
@@ -576,7 +583,7 @@ fn api_cases<'a>() -> Vec<Case<'a>> {
             if !near(oa) || !near(ob) {
                 return Err(format!("observed densities A {oa:?}, B {ob:?}; expected about 0.5 each"));
             }
-            if log.last() == Some(&esmm::tuned::CUBLAS_SGEMM) {
+            if log.last() == Some(&CUBLAS) {
                 return Err(format!("half-dense A and B went to the dense path: {log:?}"));
             }
             Ok(format!("A {oa:?} B {ob:?} {log:?}"))
@@ -593,7 +600,8 @@ fn api_cases<'a>() -> Vec<Case<'a>> {
             let dw = s.clone_htod(&want).map_err(|e| e.to_string())?;
             let dg = s.clone_htod(&got).map_err(|e| e.to_string())?;
             let mut scratch = s.alloc_zeros::<f32>(1001).map_err(|e| e.to_string())?;
-            let dev = esmm.relative_error_on_device(&s, &dg, &dw, &mut scratch, 1001).map_err(|e| e.to_string())?;
+            let mut blas = esmm::cudarc::cublas::CudaBlas::new(s.clone()).map_err(|e| e.to_string())?;
+            let dev = relative_error_on_device(&mut blas, &s, &dg, &dw, &mut scratch, 1001).map_err(|e| e.to_string())?;
             let host = rel_frobenius_error(&got, &want.iter().map(|x| f64::from(*x)).collect::<Vec<_>>());
             if (dev - host).abs() > 1e-3 * host {
                 return Err(format!("device {dev:e} vs host {host:e}"));
@@ -601,14 +609,14 @@ fn api_cases<'a>() -> Vec<Case<'a>> {
             let mut bad = got.clone();
             bad[500] = f32::NAN;
             let db = s.clone_htod(&bad).map_err(|e| e.to_string())?;
-            let e = esmm.relative_error_on_device(&s, &db, &dw, &mut scratch, 1001).map_err(|e| e.to_string())?;
+            let e = relative_error_on_device(&mut blas, &s, &db, &dw, &mut scratch, 1001).map_err(|e| e.to_string())?;
             if e <= 1e-5 {
                 return Err(format!("a NaN passed the check: {e}"));
             }
             Ok(format!("{dev:.3e}"))
         }),
     });
-    for math in [BlasMath::Fp32, BlasMath::Tf32] {
+    for math in [BaselineMath::Fp32, BaselineMath::Tf32] {
         cases.push(Case {
             name: format!("api cublas {math:?}"),
             run: Box::new(move |esmm| {
@@ -622,7 +630,7 @@ fn api_cases<'a>() -> Vec<Case<'a>> {
                 let c = s.clone_dtoh(&dc).map_err(|e| e.to_string())?;
                 let want: Vec<f64> = d.pre().to_vec();
                 let e = rel_frobenius_error(&c, &want);
-                let tol = if math == BlasMath::Tf32 { 5e-3 } else { TOLERANCE };
+                let tol = if math == BaselineMath::Tf32 { 5e-3 } else { TOLERANCE };
                 if e > tol {
                     return Err(format!("relative error {e:.2e} > {tol:e}"));
                 }
@@ -640,7 +648,7 @@ fn main() {
     let o = parse_options();
     let mut rng = StdRng::seed_from_u64(o.seed);
     let variants: Vec<&'static RegistryEntry> =
-        esmm::REGISTRY.iter().filter(|e| esmm::dispatch::fatbin(e.name).is_some()).collect();
+        esmm::REGISTRY.iter().filter(|e| esmm::dispatch::registry::fatbin(e.name).is_some()).collect();
     let sets = data_sets(&o, &mut rng);
     let mut cases = variant_cases(&sets, &variants, &o);
     if !o.sanitizer {
