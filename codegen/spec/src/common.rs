@@ -52,10 +52,11 @@ impl ElemType {
 }
 
 /// Elementwise activation applied to C in the epilogue.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Activation {
     /// C = A·B
+    #[default]
     None,
     /// C = max(A·B, 0)
     Relu,
