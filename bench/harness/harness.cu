@@ -1,7 +1,11 @@
 // Standalone CUDA test/timing harness for the esmm kernel templates (no Rust needed).
 //
-// Build (on the GPU machine), with the rendered kernels + variants.inc in KDIR:
+// Build (on the GPU machine), with the rendered kernels + variants.inc in KDIR
+// (ESMM_DUMP_DIR=KDIR cargo test --release -p esmm-codegen dump_for_harness):
 //   nvcc -O3 -std=c++17 -arch=sm_90 -I KDIR bench/harness/harness.cu -lcublas -o harness
+// variants.inc also holds the kernel ABI: `KernelArgs` (every parameter by name) and
+// `pack_<stage>_args`, generated from esmm_spec's argument lists, so this file never spells a
+// parameter list.
 // Modes:
 //   ./harness check            correctness of every variant on odd shapes (f64 CPU reference)
 //   ./harness small            one small shape per variant (for compute-sanitizer)
@@ -136,26 +140,37 @@ static int coop_grid(const Variant& v, int M, int N) {
     return std::min(cdiv(M, v.bm) * cdiv(N, v.bn), occ * sms);
 }
 
-// Launches the variant's kernels (pattern kernels first for Separate).
-static void launch(const Variant& v, Dev& d, int M, int N, int K, cudaStream_t s = 0) {
-    int kw = cdiv(K, 32);
-    unsigned* ctrl = d.ctrl;
-    const unsigned* ones = d.ones;
-    unsigned epoch = ++d.epoch;
+// The kernel arguments of one call on `d` (the epoch is bumped once per call: every stage of the
+// call sees the same one).
+static KernelArgs kernel_args(const Variant& v, Dev& d, int M, int N, int K) {
+    KernelArgs a{};
+    a.A = d.A; a.B = d.B; a.C = d.C;
+    a.M = M; a.N = N; a.K = K;
+    a.a_pat = d.pa; a.b_pat = d.pb; a.col_nnz = v.col_nnz ? d.nnz : nullptr;
+    a.ctrl = d.ctrl; a.ones = d.ones; a.epoch = ++d.epoch;
+    return a;
+}
+
+// Launches the separate pattern kernels of a call (those the variant has).
+static void launch_patterns(const Variant& v, KernelArgs& a, cudaStream_t s = 0) {
+    void* args[MAX_KERNEL_ARGS];
+    const int kw = cdiv(a.K, 32);
     if (v.pattern_a) {
-        const float* A = d.A; unsigned* p = d.pa;
-        void* args[] = {(void*)&A, (void*)&M, (void*)&K, (void*)&p, (void*)&ctrl, (void*)&epoch};
-        CK(cudaLaunchKernel(v.pattern_a, dim3(kw, cdiv(M, v.ga)), dim3(32), args, 0, s));
+        pack_pattern_a_args(a, args);
+        CK(cudaLaunchKernel(v.pattern_a, dim3(kw, cdiv(a.M, v.ga)), dim3(PATTERN_THREADS), args, 0, s));
     }
     if (v.pattern_b) {
-        const float* B = d.B; unsigned* p = d.pb;
-        void* args[] = {(void*)&B, (void*)&K, (void*)&N, (void*)&p, (void*)&ctrl, (void*)&epoch};
-        CK(cudaLaunchKernel(v.pattern_b, dim3(kw, cdiv(N, v.gb)), dim3(32), args, 0, s));
+        pack_pattern_b_args(a, args);
+        CK(cudaLaunchKernel(v.pattern_b, dim3(kw, cdiv(a.N, v.gb)), dim3(PATTERN_THREADS), args, 0, s));
     }
-    const float* A = d.A; const float* B = d.B; float* C = d.C;
-    unsigned *pa = d.pa, *pb = d.pb, *nnz = v.col_nnz ? d.nnz : nullptr;
-    void* args[] = {(void*)&A, (void*)&B, (void*)&C, (void*)&M, (void*)&N, (void*)&K,
-                    (void*)&pa, (void*)&pb, (void*)&nnz, (void*)&ctrl, (void*)&ones, (void*)&epoch};
+}
+
+// Launches the variant's kernels (pattern kernels first for Separate).
+static void launch(const Variant& v, Dev& d, int M, int N, int K, cudaStream_t s = 0) {
+    KernelArgs a = kernel_args(v, d, M, N, K);
+    launch_patterns(v, a, s);
+    void* args[MAX_KERNEL_ARGS];
+    pack_gemm_args(a, args);
     if (v.persistent) {
         CK(cudaLaunchCooperativeKernel(v.gemm, dim3(coop_grid(v, M, N)), dim3(v.threads), args, v.smem, s));
     } else {
@@ -384,15 +399,8 @@ static int run_bench(int n, const char* filter) {
             // Pattern kernels alone (separate variants): the extraction cost.
             if (v.pattern_a && den == 0.5) {
                 float tp = time_ms([&] {
-                    const float* Ap = d.A; unsigned* p = d.pa; int m = M, k = K;
-                    unsigned* ctrl = d.ctrl; unsigned epoch = ++d.epoch;
-                    void* args[] = {(void*)&Ap, (void*)&m, (void*)&k, (void*)&p, (void*)&ctrl, (void*)&epoch};
-                    CK(cudaLaunchKernel(v.pattern_a, dim3(cdiv(K, 32), cdiv(M, v.ga)), dim3(32), args, 0, 0));
-                    if (v.pattern_b) {
-                        const float* Bp = d.B; unsigned* q = d.pb; int nn = N;
-                        void* args2[] = {(void*)&Bp, (void*)&k, (void*)&nn, (void*)&q, (void*)&ctrl, (void*)&epoch};
-                        CK(cudaLaunchKernel(v.pattern_b, dim3(cdiv(K, 32), cdiv(N, v.gb)), dim3(32), args2, 0, 0));
-                    }
+                    KernelArgs a = kernel_args(v, d, M, N, K);
+                    launch_patterns(v, a);
                 });
                 printf("   pattern kernels alone: %.3f ms\n", tp);
             }

@@ -1,4 +1,5 @@
-//! The `esmm-codegen` command line: list, emit, show, check and explain kernel variants.
+//! The `esmm-codegen` command line: list, emit, show, check and explain kernel variants of
+//! every family (or of one, with `--family`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -6,11 +7,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use esmm_codegen::emit::{self, default_generated_dir};
 use esmm_codegen::sets::SetName;
-use esmm_codegen::spec_arg::{glob_match, resolve_spec, OVERRIDE_KEYS};
-use esmm_codegen::validate::validate;
-use esmm_codegen::{key_params, presets};
+use esmm_codegen::spec_arg::{glob_match, override_help, resolve_spec};
+use esmm_codegen::{key_params, presets, validate};
+use esmm_spec::Family;
 
-/// Generator of esmm block-sparse GEMM CUDA kernels.
+/// Generator of the esmm project's CUDA kernels (family esmm: block-sparse GEMM).
 ///
 /// Every variant is a point of a typed space with a procedural name
 /// (e.g. esmm_ab_f32_64x128x8_w64x32x2_t1x8_g64x32_fused_branch_none). Presets k10, k17, k20,
@@ -18,6 +19,9 @@ use esmm_codegen::{key_params, presets};
 #[derive(Parser)]
 #[command(name = "esmm-codegen", version, about, long_about)]
 struct Cli {
+    /// Only this kernel family (e.g. esmm) [default: every family].
+    #[arg(long, global = true, value_name = "NAME", value_parser = Family::parse)]
+    family: Option<Family>,
     #[command(subcommand)]
     command: Command,
 }
@@ -36,7 +40,7 @@ enum Command {
         #[arg(long)]
         valid_only: bool,
     },
-    /// Write <name>.cu for every valid variant of a set, plus registry.rs; removes stale .cu files.
+    /// Write <family>/<name>.cu for every valid variant of a set, plus registry.rs; removes stale .cu files.
     Emit {
         /// Which set.
         #[arg(long, value_enum, default_value = "shipped")]
@@ -60,7 +64,7 @@ enum Command {
         dir: Option<PathBuf>,
     },
     /// Say whether a spec is valid and list every reason it is not.
-    #[command(after_help = format!("Override keys: {OVERRIDE_KEYS}"))]
+    #[command(after_help = override_help(None))]
     Explain {
         /// A variant name (esmm_...), a preset (k25), optionally with `:key=value,...`
         /// overrides, e.g. k25:bm=96,skip=branchless.
@@ -90,6 +94,7 @@ fn print_stdout(text: &str) {
 
 /// Runs one command; `Err` carries the exit status and the message.
 fn run(cli: Cli) -> Result<ExitCode, (u8, String)> {
+    let family = cli.family;
     match cli.command {
         Command::List {
             set,
@@ -98,15 +103,15 @@ fn run(cli: Cli) -> Result<ExitCode, (u8, String)> {
         } => {
             let (mut valid, mut invalid) = (0, 0);
             let mut text = String::new();
-            for spec in set.specs() {
+            for spec in set.specs_of(family) {
                 let name = spec.name();
                 if filter.as_deref().is_some_and(|g| !glob_match(g, &name)) {
                     continue;
                 }
                 match validate(&spec) {
-                    Ok(()) => {
+                    Ok(v) => {
                         valid += 1;
-                        text += &format!("{name}  {}\n", key_params(&spec));
+                        text += &format!("{name}  {}\n", key_params(&v));
                     }
                     Err(why) if !valid_only => {
                         invalid += 1;
@@ -129,7 +134,7 @@ fn run(cli: Cli) -> Result<ExitCode, (u8, String)> {
         }
         Command::Emit { set, out } => {
             let out = out.unwrap_or_else(default_generated_dir);
-            let s = emit::emit(set, &out).map_err(|e| (1, e))?;
+            let s = emit::emit(set, family, &out).map_err(|e| (1, e))?;
             eprintln!(
                 "emitted set {} into {}: {} written, {} unchanged, {} stale removed",
                 set.as_str(),
@@ -141,22 +146,19 @@ fn run(cli: Cli) -> Result<ExitCode, (u8, String)> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Show { spec } => {
-            let spec = resolve_spec(&spec).map_err(|e| (BAD_INPUT, e))?;
-            if let Err(why) = validate(&spec) {
-                return Err((
-                    BAD_INPUT,
-                    format!("{} is invalid:\n  {}", spec.name(), why.join("\n  ")),
-                ));
-            }
+            let spec = resolve_spec(&spec, family).map_err(|e| (BAD_INPUT, e))?;
+            let valid = validate(&spec).map_err(|why| {
+                (BAD_INPUT, format!("{} is invalid:\n  {}", spec.name(), why.join("\n  ")))
+            })?;
             let command = format!("esmm-codegen show {}", spec.name());
-            let text = emit::cu_file(&spec, &command)
+            let text = emit::cu_file(&valid, &command)
                 .map_err(|e| (1, format!("{}: render failed: {e}", spec.name())))?;
             print_stdout(&text);
             Ok(ExitCode::SUCCESS)
         }
         Command::Check { set, dir } => {
             let dir = dir.unwrap_or_else(default_generated_dir);
-            let report = emit::check(set, &dir).map_err(|e| (1, e))?;
+            let report = emit::check(set, family, &dir).map_err(|e| (1, e))?;
             if report.is_clean() {
                 eprintln!("{} is up to date with set {}", dir.display(), set.as_str());
                 return Ok(ExitCode::SUCCESS);
@@ -178,15 +180,15 @@ fn run(cli: Cli) -> Result<ExitCode, (u8, String)> {
             ))
         }
         Command::Explain { spec: arg } => {
-            let spec = resolve_spec(&arg).map_err(|e| (BAD_INPUT, e))?;
-            let preset = presets::PRESETS.iter().find(|p| p.spec == spec);
+            let spec = resolve_spec(&arg, family).map_err(|e| (BAD_INPUT, e))?;
+            let preset = presets::presets(family).into_iter().find(|p| p.spec == spec);
             let mut text = format!("{}\n", spec.name());
             if let Some(p) = preset {
                 text += &format!("  preset {}: {}\n", p.name, p.description);
             }
             let verdict = validate(&spec);
             match &verdict {
-                Ok(()) => text += &format!("  valid: {}\n", key_params(&spec)),
+                Ok(v) => text += &format!("  valid: {}\n", key_params(v)),
                 Err(why) => {
                     let plural = if why.len() == 1 { "" } else { "s" };
                     text += &format!("  INVALID ({} reason{plural}):\n", why.len());

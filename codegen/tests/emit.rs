@@ -1,13 +1,13 @@
-//! Emission and `check` (these need the kernel templates: `render::render_variant`).
+//! Emission and `check`: the `generated/<family>/*.cu` + `registry.rs` layout, determinism,
+//! stale-file removal (including the old flat layout), and the committed tree.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use esmm_codegen::emit::{
-    self, check_dir, default_generated_dir, render_set, write_dir, REGISTRY_FILE,
-};
+use esmm_codegen::emit::{self, check_dir, cu_path, default_generated_dir, render_set, write_dir, REGISTRY_FILE};
 use esmm_codegen::sets::SetName;
+use esmm_spec::Family;
 
 /// A fresh, empty temporary directory unique to this test.
 fn temp_dir(tag: &str) -> PathBuf {
@@ -17,17 +17,17 @@ fn temp_dir(tag: &str) -> PathBuf {
     dir
 }
 
+/// Every file under `dir`, by relative path.
 fn read_all(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut files: Vec<(String, Vec<u8>)> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap())
-        .map(|e| {
-            (
-                e.file_name().to_string_lossy().into_owned(),
-                fs::read(e.path()).unwrap(),
-            )
-        })
-        .collect();
+    let mut files = Vec::new();
+    for e in fs::read_dir(dir).unwrap().map(|e| e.unwrap()) {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if e.path().is_dir() {
+            files.extend(read_all(&e.path()).into_iter().map(|(n, b)| (format!("{name}/{n}"), b)));
+        } else {
+            files.push((name, fs::read(e.path()).unwrap()));
+        }
+    }
     files.sort();
     files
 }
@@ -35,16 +35,15 @@ fn read_all(dir: &Path) -> Vec<(String, Vec<u8>)> {
 #[test]
 fn emit_is_deterministic_and_complete() {
     let (a, b) = (temp_dir("det-a"), temp_dir("det-b"));
-    emit::emit(SetName::Shipped, &a).unwrap();
-    emit::emit(SetName::Shipped, &b).unwrap();
+    emit::emit(SetName::Shipped, None, &a).unwrap();
+    emit::emit(SetName::Shipped, Some(Family::Esmm), &b).unwrap();
     let (fa, fb) = (read_all(&a), read_all(&b));
     assert_eq!(fa, fb, "two emissions differ");
     let shipped = SetName::Shipped.specs();
-    assert_eq!(
-        fa.len(),
-        shipped.len() + 1,
-        "one .cu per shipped variant + registry.rs"
-    );
+    assert_eq!(fa.len(), shipped.len() + 1, "one .cu per shipped variant + registry.rs");
+    for s in &shipped {
+        assert!(cu_path(s).starts_with("esmm/") && a.join(cu_path(s)).is_file(), "{}", s.name());
+    }
     for (name, bytes) in &fa {
         let text = String::from_utf8(bytes.clone()).unwrap();
         assert!(
@@ -54,14 +53,10 @@ fn emit_is_deterministic_and_complete() {
     }
     let registry = String::from_utf8(fs::read(a.join(REGISTRY_FILE)).unwrap()).unwrap();
     for s in &shipped {
-        assert!(
-            registry.contains(&format!("name: \"{}\"", s.name())),
-            "{} not in registry",
-            s.name()
-        );
+        assert!(registry.contains(&format!("name: \"{}\"", s.name())), "{} not in registry", s.name());
     }
     // Re-emitting over an existing tree rewrites nothing.
-    let again = emit::emit(SetName::Shipped, &a).unwrap();
+    let again = emit::emit(SetName::Shipped, None, &a).unwrap();
     assert_eq!((again.written, again.removed.len()), (0, 0));
     fs::remove_dir_all(a).unwrap();
     fs::remove_dir_all(b).unwrap();
@@ -71,72 +66,62 @@ fn emit_is_deterministic_and_complete() {
 fn rendering_twice_gives_identical_bytes_for_every_set() {
     for set in [SetName::Shipped, SetName::Sweep, SetName::All] {
         let t0 = std::time::Instant::now();
-        let first = render_set(set).unwrap();
+        let first = render_set(set, None).unwrap();
         let elapsed = t0.elapsed();
-        assert_eq!(
-            first,
-            render_set(set).unwrap(),
-            "set {} is not deterministic",
-            set.as_str()
-        );
-        eprintln!(
-            "rendered set {} ({} files) in {elapsed:?}",
-            set.as_str(),
-            first.len()
-        );
+        assert_eq!(first, render_set(set, None).unwrap(), "set {} is not deterministic", set.as_str());
+        eprintln!("rendered set {} ({} files) in {elapsed:?}", set.as_str(), first.files.len());
     }
 }
 
 #[test]
 fn check_passes_on_fresh_output_and_names_each_difference() {
     let dir = temp_dir("check");
-    let files = render_set(SetName::Shipped).unwrap();
-    write_dir(&files, &dir).unwrap();
-    assert!(check_dir(&files, &dir).unwrap().is_clean());
+    let tree = render_set(SetName::Shipped, None).unwrap();
+    write_dir(&tree, &dir).unwrap();
+    assert!(check_dir(&tree, &dir).unwrap().is_clean());
 
-    let mut names = files.keys().filter(|n| n.ends_with(".cu"));
+    let mut names = tree.files.keys().filter(|n| n.ends_with(".cu"));
     let (changed, removed) = (names.next().unwrap().clone(), names.next().unwrap().clone());
     fs::write(dir.join(&changed), "// edited by hand\n").unwrap();
     fs::remove_file(dir.join(&removed)).unwrap();
-    fs::write(dir.join("esmm_stale.cu"), "// stale\n").unwrap();
-    let report = check_dir(&files, &dir).unwrap();
+    // A stale variant in the family's folder, and a file of the old flat layout.
+    fs::write(dir.join("esmm/esmm_stale.cu"), "// stale\n").unwrap();
+    fs::write(dir.join("esmm_flat.cu"), "// old layout\n").unwrap();
+    let report = check_dir(&tree, &dir).unwrap();
     assert_eq!(report.differing, vec![changed.clone()]);
     assert_eq!(report.missing, vec![removed.clone()]);
-    assert_eq!(report.extra, vec!["esmm_stale.cu".to_string()]);
+    assert_eq!(report.extra, vec!["esmm/esmm_stale.cu".to_string(), "esmm_flat.cu".to_string()]);
 
     // The CLI names them and exits non-zero.
-    let out = Command::new(env!("CARGO_BIN_EXE_esmm-codegen"))
-        .args(["check", "--set", "shipped", "--dir"])
-        .arg(&dir)
-        .output()
-        .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_esmm-codegen")).args(["check", "--set", "shipped", "--dir"]).arg(&dir).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1));
     for needle in [
         format!("differs: {changed}"),
         format!("missing: {removed}"),
-        "extra: esmm_stale.cu".into(),
+        "extra: esmm/esmm_stale.cu".into(),
+        "extra: esmm_flat.cu".into(),
     ] {
         assert!(stdout.contains(&needle), "{needle} not in {stdout}");
     }
 
-    // Emitting repairs the tree and removes the stale file.
-    let summary = write_dir(&files, &dir).unwrap();
-    assert_eq!(summary.removed, vec!["esmm_stale.cu".to_string()]);
+    // Emitting repairs the tree and removes the stale files.
+    let summary = write_dir(&tree, &dir).unwrap();
+    assert_eq!(summary.removed, vec!["esmm/esmm_stale.cu".to_string(), "esmm_flat.cu".to_string()]);
     assert_eq!(summary.written, 2);
-    assert!(check_dir(&files, &dir).unwrap().is_clean());
+    assert!(check_dir(&tree, &dir).unwrap().is_clean());
     fs::remove_dir_all(dir).unwrap();
 }
 
 /// The committed `generated/` must be what `esmm-codegen emit --set shipped` writes: this is
-/// what makes CI fail on a stale tree.
+/// what makes CI fail on a stale tree (including `.cu` files of the old flat layout).
 #[test]
 fn committed_generated_tree_is_up_to_date() {
     let dir = default_generated_dir();
-    let report = emit::check(SetName::Shipped, &dir).unwrap_or_else(|e| panic!("{e}"));
+    let report = emit::check(SetName::Shipped, None, &dir).unwrap_or_else(|e| panic!("{e}"));
     assert!(
         report.is_clean(),
-        "{} is stale; run `cargo run -p esmm-codegen -- emit`:\n{}",
+        "{} is stale; run `cargo run --release -p esmm-codegen -- emit`:\n{}",
         dir.display(),
         report.lines().join("\n")
     );

@@ -1,15 +1,18 @@
-//! The variant space: sets, names, presets, validity verdicts. These tests do not need the
-//! templates except `every_spec_in_all_renders_or_has_reasons`.
+//! The variant space: sets, names, presets, validity verdicts, and that every valid variant of
+//! `all` renders with a well-formed launch list.
 
 use std::collections::BTreeMap;
 
-use esmm_codegen::presets::{preset, PRESETS};
-use esmm_codegen::render;
-use esmm_codegen::sets::{all, defaults, shipped, sweep, tuned_winners, SetName, DEFAULT_DENSE_TILE, DEFAULT_SPARSE_TILE};
-use esmm_codegen::validate::validate;
-use esmm_spec::{
-    Activation, ArchSet, ElemType, KernelSpec, Preprocess, SkipStyle, Sparsity, Stage,
-};
+use esmm_codegen::families::esmm::presets::{DEFAULT_DENSE_TILE, DEFAULT_SPARSE_TILE};
+use esmm_codegen::presets::{preset, presets};
+use esmm_codegen::sets::{all, defaults, shipped, sweep, tuned_winners, SetName};
+use esmm_codegen::validate;
+use esmm_spec::{Activation, ArchSet, ElemType, EsmmSpec, KernelSpec, Preprocess, SkipStyle, Sparsity, Stage};
+
+/// The esmm spec of a (today: every) variant.
+fn esmm(s: &KernelSpec) -> &EsmmSpec {
+    s.as_esmm().expect("an esmm spec")
+}
 
 #[test]
 fn every_spec_in_all_renders_or_has_reasons() {
@@ -17,30 +20,20 @@ fn every_spec_in_all_renders_or_has_reasons() {
     for spec in all() {
         let name = spec.name();
         match validate(&spec) {
-            Ok(()) => {
-                if let Err(e) = render::render_variant(&spec) {
+            Ok(v) => {
+                if let Err(e) = v.render() {
                     render_failures.push(format!("{name}: {e}"));
                     continue;
                 }
-                let launches = render::launches(&spec);
+                let launches = v.launches();
                 let stages: Vec<Stage> = launches.iter().map(|l| l.stage).collect();
-                assert_eq!(
-                    stages.last(),
-                    Some(&Stage::Gemm),
-                    "{name}: launches {stages:?} must end with the GEMM"
-                );
-                assert_eq!(
-                    stages.iter().filter(|s| **s == Stage::Gemm).count(),
-                    1,
-                    "{name}: {stages:?}"
-                );
+                assert_eq!(stages.last(), Some(&Stage::Gemm), "{name}: launches {stages:?} must end with the GEMM");
+                assert_eq!(stages.iter().filter(|s| **s == Stage::Gemm).count(), 1, "{name}: {stages:?}");
+                assert!(launches.iter().all(|l| !l.args.is_empty()), "{name}: a launch without arguments");
             }
             Err(why) => {
                 assert!(!why.is_empty(), "{name} rejected without a reason");
-                assert!(
-                    why.iter().all(|w| w.len() > 10),
-                    "{name}: terse reason in {why:?}"
-                );
+                assert!(why.iter().all(|w| w.len() > 10), "{name}: terse reason in {why:?}");
             }
         }
     }
@@ -56,11 +49,7 @@ fn every_spec_in_all_renders_or_has_reasons() {
 fn sets_are_sorted_and_unique_by_name() {
     for set in [SetName::Shipped, SetName::Sweep, SetName::All] {
         let names: Vec<String> = set.specs().iter().map(KernelSpec::name).collect();
-        assert!(
-            names.windows(2).all(|w| w[0] < w[1]),
-            "{} is not strictly name-sorted",
-            set.as_str()
-        );
+        assert!(names.windows(2).all(|w| w[0] < w[1]), "{} is not strictly name-sorted", set.as_str());
     }
 }
 
@@ -70,12 +59,7 @@ fn no_two_valid_specs_share_a_name() {
     let everything = shipped().into_iter().chain(sweep()).chain(all());
     for spec in everything.filter(|s| validate(s).is_ok()) {
         if let Some(prev) = by_name.insert(spec.name(), spec) {
-            assert_eq!(
-                prev,
-                spec,
-                "two different valid specs are named {}",
-                spec.name()
-            );
+            assert_eq!(prev, spec, "two different valid specs are named {}", spec.name());
         }
     }
 }
@@ -91,30 +75,17 @@ fn names_round_trip() {
 #[test]
 fn set_sizes_and_membership() {
     let (shipped, sweep, all) = (shipped(), sweep(), all());
-    assert!(
-        shipped.iter().all(|s| validate(s).is_ok()),
-        "shipped holds an invalid variant"
-    );
-    assert!(
-        sweep.iter().all(|s| validate(s).is_ok()),
-        "sweep holds an invalid variant"
-    );
-    assert!(
-        (200..=600).contains(&sweep.len()),
-        "sweep has {} variants",
-        sweep.len()
-    );
+    assert!(shipped.iter().all(|s| validate(s).is_ok()), "shipped holds an invalid variant");
+    assert!(sweep.iter().all(|s| validate(s).is_ok()), "sweep holds an invalid variant");
+    assert!((200..=600).contains(&sweep.len()), "sweep has {} variants", sweep.len());
     assert!(all.len() <= 5000, "all has {} candidates", all.len());
     let valid = all.iter().filter(|s| validate(s).is_ok()).count();
-    assert!(
-        valid > 0 && valid < all.len(),
-        "all must hold valid and invalid candidates ({valid} valid)"
-    );
+    assert!(valid > 0 && valid < all.len(), "all must hold valid and invalid candidates ({valid} valid)");
     for s in shipped.iter().chain(&sweep) {
         assert!(all.contains(s), "{} is missing from all", s.name());
     }
     // shipped = presets ∪ defaults ∪ tuned winners (which may overlap), nothing else.
-    let parts: Vec<KernelSpec> = PRESETS.iter().map(|p| p.spec).chain(defaults()).chain(tuned_winners()).collect();
+    let parts: Vec<KernelSpec> = presets(None).iter().map(|p| p.spec).chain(defaults()).chain(tuned_winners()).collect();
     assert!(parts.iter().all(|s| shipped.contains(s)));
     assert!(shipped.iter().all(|s| parts.contains(s)));
     let mut unique = parts.clone();
@@ -122,35 +93,18 @@ fn set_sizes_and_membership() {
     unique.dedup();
     assert_eq!(shipped.len(), unique.len());
     for s in &sweep {
-        assert_eq!(
-            (s.activation, s.col_nnz, s.dtype),
-            (Activation::None, false, ElemType::F32),
-            "{}",
-            s.name()
-        );
+        let e = esmm(s);
+        assert_eq!((e.activation, e.col_nnz, e.dtype), (Activation::None, false, ElemType::F32), "{}", s.name());
     }
     // The sweep covers every axis the tuner explores.
-    for pre in [
-        Preprocess::Fused,
-        Preprocess::OfflineB,
-        Preprocess::Separate,
-        Preprocess::None,
-    ] {
-        assert!(
-            sweep.iter().any(|s| s.preprocess == pre),
-            "no {pre:?} in sweep"
-        );
+    for pre in [Preprocess::Fused, Preprocess::OfflineB, Preprocess::Separate, Preprocess::None] {
+        assert!(sweep.iter().any(|s| esmm(s).preprocess == pre), "no {pre:?} in sweep");
     }
     for skip in SkipStyle::ALL {
-        assert!(
-            sweep
-                .iter()
-                .any(|s| s.sparsity == Sparsity::Joint && s.skip == skip),
-            "no {skip:?}"
-        );
+        assert!(sweep.iter().any(|s| esmm(s).sparsity == Sparsity::Joint && esmm(s).skip == skip), "no {skip:?}");
     }
     for bk in [8, 16] {
-        assert!(sweep.iter().any(|s| s.bk == bk));
+        assert!(sweep.iter().any(|s| esmm(s).bk == bk));
     }
 }
 
@@ -160,35 +114,27 @@ fn defaults_cover_every_activation_and_statistics_option() {
     assert_eq!(d.len(), 18);
     assert_eq!(DEFAULT_DENSE_TILE.threads(), 256);
     assert_eq!(DEFAULT_SPARSE_TILE.threads(), 256);
-    for s in &d {
+    for spec in &d {
+        let s = esmm(spec);
         let tile = (s.bm, s.bn, s.bk, s.wm, s.wn, s.wniter, s.tm, s.tn);
-        if s.sparsity == esmm_spec::Sparsity::Dense {
+        if s.sparsity == Sparsity::Dense {
             assert_eq!(tile, (128, 128, 16, 64, 32, 2, 8, 4));
         } else {
             assert_eq!(tile, (128, 128, 8, 64, 32, 2, 8, 4));
         }
-        assert_eq!(validate(s), Ok(()), "{}", s.name());
+        assert!(validate(spec).is_ok(), "{}", spec.name());
     }
     for act in Activation::ALL {
         for nnz in [false, true] {
-            let n = d
-                .iter()
-                .filter(|s| s.activation == act && s.col_nnz == nnz)
-                .count();
+            let n = d.iter().filter(|s| esmm(s).activation == act && esmm(s).col_nnz == nnz).count();
             assert_eq!(n, 3, "{act:?} nnz={nnz}");
         }
     }
 }
 
 /// The K25 tile with the given sparsity configuration, written out in full.
-fn seed(
-    sparsity: Sparsity,
-    ga: u32,
-    gb: u32,
-    preprocess: Preprocess,
-    skip: SkipStyle,
-) -> KernelSpec {
-    KernelSpec {
+fn seed(sparsity: Sparsity, ga: u32, gb: u32, preprocess: Preprocess, skip: SkipStyle) -> KernelSpec {
+    KernelSpec::Esmm(EsmmSpec {
         sparsity,
         dtype: ElemType::F32,
         bm: 64,
@@ -206,7 +152,7 @@ fn seed(
         activation: Activation::None,
         col_nnz: false,
         archs: ArchSet::ALL,
-    }
+    })
 }
 
 #[test]
@@ -223,13 +169,13 @@ fn presets_are_exactly_the_seed_kernels() {
         ("k28", seed(Joint, 8, 32, Fused, Branchless)),
         ("k30", seed(Joint, 8, 8, Separate, Branch)),
     ];
-    assert_eq!(PRESETS.len(), expected.len());
+    assert_eq!(presets(Option::None).len(), expected.len());
     for (name, spec) in expected {
         let p = preset(name).unwrap_or_else(|| panic!("no preset {name}"));
         assert_eq!(p.spec, spec, "{name}");
         assert_eq!(preset(&name.to_uppercase()).map(|p| p.spec), Some(spec));
-        assert_eq!(spec.threads(), 128);
-        assert_eq!(validate(&spec), Ok(()), "{name}");
+        assert_eq!(esmm(&spec).threads(), 128);
+        assert!(validate(&spec).is_ok(), "{name}");
     }
     assert!(preset("k99").is_none());
 }

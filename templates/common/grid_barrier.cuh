@@ -1,3 +1,4 @@
+{# Grid-wide barrier for cooperative launches (two control words; reusable across launches without resetting). -#}
 // ---- grid-wide barrier (grid_barrier.cuh) ---------------------------------------------------------
 // Only a cooperative launch (all CTAs resident) may call it. State: bar[0] = arrivals,
 // bar[1] = generation. The last CTA to arrive resets the count before it bumps the generation,

@@ -4,18 +4,7 @@
 // then the GEMM of this call skips nothing (see `note_nonfinite` and `gemm_kernel`), so that
 // 0 x Inf gives NaN exactly as in a dense GEMM.
 
-// Whether a float is Inf or NaN (exponent all ones).
-__device__ __forceinline__ bool non_finite(float v)
-{
-    return (__float_as_uint(v) & 0x7f800000u) == 0x7f800000u;
-}
-
-// Records, for this call's `epoch`, that an input holds a non-finite value (ctrl[2]; every writer
-// of a call writes the same value, so a plain store suffices).
-__device__ __forceinline__ void note_nonfinite(unsigned* ctrl, unsigned epoch)
-{
-    *(volatile unsigned*)(ctrl + 2) = epoch;
-}
+{% include "common/nonfinite.cuh" %}
 
 // One warp: lane l reports whether any A[r][w*32 + l] != 0 for r in [r_begin, r_end); returns the
 // ballot, i.e. the A pattern word. Each row is one coalesced 128-byte read.

@@ -1,3 +1,10 @@
+{#
+  Family esmm: one translation unit per variant (codegen/src/families/esmm/render.rs fills the
+  context). The variant's parameters become constexprs; the device code is generic CUDA over
+  them (templates/esmm/*.cuh, templates/common/*.cuh); the entry points' parameter lists come
+  from the ABI data (esmm_spec::families::esmm::{GEMM_ARGS, PATTERN_A_ARGS, PATTERN_B_ARGS}).
+  The rendered bytes are fingerprinted by the tuned tables: see codegen/tests/fingerprints.rs.
+-#}
 // {{ name }}
 // {{ summary }}
 // Kernel ABI and pattern layout: docs/ARCHITECTURE.md. Design notes: docs/KERNELS.md.
@@ -33,41 +40,41 @@ constexpr bool WP_B_FAST = {{ wp_b_fast }};     // per-warp pipeline: 32-bit B c
 constexpr int PIPE_STAGES = {{ stages }};    // cp.async ring depth (per-warp ring, or dense CTA stages)
 constexpr unsigned SMEM_BYTES = {{ smem_bytes }}u;   // dynamic shared memory of the GEMM
 
-{% include "include/common.cuh" %}
+{% include "esmm/common.cuh" %}
 
-{% include "include/pattern.cuh" %}
+{% include "esmm/pattern.cuh" %}
 
-{% include "include/grid_barrier.cuh" %}
+{% include "common/grid_barrier.cuh" %}
 
-{% include "include/skiplist.cuh" %}
+{% include "esmm/skiplist.cuh" %}
 
-{% include "include/mainloop.cuh" %}
+{% include "esmm/mainloop.cuh" %}
 
-{% include "include/epilogue.cuh" %}
+{% include "esmm/epilogue.cuh" %}
 
-{% include "include/warppipe.cuh" %}
+{% include "esmm/warppipe.cuh" %}
 
-{% include "include/gemm.cuh" %}
+{% include "esmm/gemm.cuh" %}
 
 }  // namespace {{ name }}
 
 // ---- entry points (ABI) ------------------------------------------------------------------------
 extern "C" __global__ void __launch_bounds__({{ name }}::THREADS, {{ name }}::MIN_BLOCKS)
-{{ name }}_gemm(const float* __restrict__ A, const float* __restrict__ B, float* __restrict__ C, int M, int N, int K, unsigned int* a_pat, unsigned int* b_pat, unsigned int* col_nnz, unsigned int* ctrl, const unsigned int* ones, unsigned int epoch)
+{{ name }}_gemm({{ gemm_signature }})
 {
-    {{ name }}::gemm_kernel(A, B, C, M, N, K, a_pat, b_pat, col_nnz, ctrl, ones, epoch);
+    {{ name }}::gemm_kernel({{ gemm_call }});
 }
 {% if separate_a %}
-extern "C" __global__ void __launch_bounds__(32)
-{{ name }}_pattern_a(const float* __restrict__ A, int M, int K, unsigned int* a_pat, unsigned int* ctrl, unsigned int epoch)
+extern "C" __global__ void __launch_bounds__({{ pattern_threads }})
+{{ name }}_pattern_a({{ pattern_a_signature }})
 {
-    {{ name }}::pattern_a_kernel(A, M, K, a_pat, ctrl, epoch);
+    {{ name }}::pattern_a_kernel({{ pattern_a_call }});
 }
 {% endif %}
 {%- if separate_b %}
-extern "C" __global__ void __launch_bounds__(32)
-{{ name }}_pattern_b(const float* __restrict__ B, int K, int N, unsigned int* b_pat, unsigned int* ctrl, unsigned int epoch)
+extern "C" __global__ void __launch_bounds__({{ pattern_threads }})
+{{ name }}_pattern_b({{ pattern_b_signature }})
 {
-    {{ name }}::pattern_b_kernel(B, K, N, b_pat, ctrl, epoch);
+    {{ name }}::pattern_b_kernel({{ pattern_b_call }});
 }
 {% endif %}

@@ -1,11 +1,25 @@
-//! Validity rules of the variant space: which [`KernelSpec`]s can be generated, and why the
-//! others cannot (like CUTLASS's manifest filter).
+//! The validity rules of family esmm, all in one place: which [`EsmmSpec`]s can be generated,
+//! and why the others cannot (like CUTLASS's manifest filter). [`validate`] is the only way to
+//! obtain a [`ValidEsmm`], which rendering and launch geometry take: they never re-check a rule.
 //!
-//! Rules that follow from the tiling scheme itself live here; the one rule that depends on the
-//! template (shared-memory size) asks [`crate::render::launches`] for the GEMM launch's
-//! `dynamic_smem`.
+//! Rules that follow from the tiling scheme and the templates' layout live here; the geometry
+//! that the shared-memory rule shares with the renderer lives in [`super::layout`].
 
-use esmm_spec::{Arch, ElemType, KernelSpec, Preprocess, SkipStyle, Sparsity, Stage};
+use esmm_spec::{Arch, ElemType, EsmmSpec, Preprocess, SkipStyle, Sparsity};
+
+use super::layout::{blocks_touched, gemm_smem_bytes, register_estimate, REGISTER_OVERHEAD};
+
+/// An esmm spec that passed [`validate`]. Only [`validate`] constructs one (the field is
+/// private), so holding one is proof that every rule holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ValidEsmm(EsmmSpec);
+
+impl ValidEsmm {
+    /// The validated spec.
+    pub const fn spec(&self) -> &EsmmSpec {
+        &self.0
+    }
+}
 
 /// Most threads one CTA may have.
 pub const MAX_THREADS_PER_BLOCK: u32 = 1024;
@@ -15,31 +29,13 @@ pub const MAX_BK: u32 = 32;
 pub const MAX_REGISTERS_PER_THREAD: u32 = 255;
 /// Registers per CTA the register estimate must fit in (one SM's register file).
 pub const MAX_REGISTERS_PER_BLOCK: u32 = 65536;
-/// Registers a thread needs besides accumulators and fragments (indices, pointers, loop state).
-pub const REGISTER_OVERHEAD: u32 = 40;
 /// A-pattern granularities (rows) the kernels support.
 pub const A_GRANULARITIES: [u32; 3] = [64, 32, 8];
 /// B-pattern granularities (columns) the kernels support.
 pub const B_GRANULARITIES: [u32; 2] = [32, 8];
 
-/// Estimated 32-bit registers per thread: accumulators + A/B fragments + fixed overhead.
-pub fn register_estimate(spec: &KernelSpec) -> u32 {
-    let wm_iter = spec.wm_iter();
-    spec.tm * spec.tn * wm_iter * spec.wniter
-        + (spec.tm * wm_iter + spec.tn * spec.wniter)
-        + REGISTER_OVERHEAD
-}
-
-/// Dynamic shared memory of the variant's GEMM launch as the template reports it, if any.
-pub fn gemm_smem(spec: &KernelSpec) -> Option<u32> {
-    crate::render::launches(spec)
-        .iter()
-        .find(|l| l.stage == Stage::Gemm)
-        .map(|l| l.dynamic_smem)
-}
-
 /// Checks every rule; `Err` lists every violated rule as a readable sentence.
-pub fn validate(spec: &KernelSpec) -> Result<(), Vec<String>> {
+pub fn validate(spec: &EsmmSpec) -> Result<ValidEsmm, Vec<String>> {
     let mut why = Vec::new();
     check_type(spec, &mut why);
     check_sparsity(spec, &mut why);
@@ -47,14 +43,14 @@ pub fn validate(spec: &KernelSpec) -> Result<(), Vec<String>> {
         check_tiles(spec, &mut why);
     }
     if why.is_empty() {
-        Ok(())
+        Ok(ValidEsmm(*spec))
     } else {
         Err(why)
     }
 }
 
 /// Element type: only the f32 CUDA-core template exists.
-fn check_type(spec: &KernelSpec, why: &mut Vec<String>) {
+fn check_type(spec: &EsmmSpec, why: &mut Vec<String>) {
     if spec.dtype != ElemType::F32 {
         why.push(format!(
             "dtype {} has no tensor-core template yet (planned); only f32 is generated",
@@ -67,7 +63,7 @@ fn check_type(spec: &KernelSpec, why: &mut Vec<String>) {
 }
 
 /// Sparsity, granularity, preprocessing and skip style must agree.
-fn check_sparsity(spec: &KernelSpec, why: &mut Vec<String>) {
+fn check_sparsity(spec: &EsmmSpec, why: &mut Vec<String>) {
     let (ga, gb) = (spec.a_granularity, spec.b_granularity);
     let sp = spec.sparsity;
     if sp == Sparsity::Dense {
@@ -126,7 +122,7 @@ fn check_sparsity(spec: &KernelSpec, why: &mut Vec<String>) {
 }
 
 /// Every tile dimension must be positive; returns whether they all are.
-fn check_nonzero(spec: &KernelSpec, why: &mut Vec<String>) -> bool {
+fn check_nonzero(spec: &EsmmSpec, why: &mut Vec<String>) -> bool {
     let dims = [
         ("bm", spec.bm),
         ("bn", spec.bn),
@@ -152,7 +148,7 @@ fn check_nonzero(spec: &KernelSpec, why: &mut Vec<String>) -> bool {
 }
 
 /// The tiling rules (all dimensions are known to be positive).
-fn check_tiles(spec: &KernelSpec, why: &mut Vec<String>) {
+fn check_tiles(spec: &EsmmSpec, why: &mut Vec<String>) {
     let s = spec;
     let mut warps_fit = true;
     if s.bm % s.wm != 0 {
@@ -294,18 +290,50 @@ fn check_tiles(spec: &KernelSpec, why: &mut Vec<String>) {
         }
     }
 
-    // Shared memory, as the template reports it (only for shapes the template can lay out).
+    check_pattern_blocks(s, why);
+
+    // Shared memory, as the template lays it out (only for shapes it can lay out).
     if why.is_empty() {
-        if let Some(smem) = gemm_smem(s) {
-            for arch in s.archs.iter() {
-                let limit = Arch::max_smem_per_block(arch);
-                if smem > limit {
-                    why.push(format!(
-                        "{smem} bytes of shared memory per CTA exceed the {limit} bytes {} allows",
-                        arch.sm_name()
-                    ));
-                }
+        let smem = gemm_smem_bytes(s);
+        for arch in s.archs.iter() {
+            let limit = Arch::max_smem_per_block(arch);
+            if smem > limit {
+                why.push(format!(
+                    "{smem} bytes of shared memory per CTA exceed the {limit} bytes {} allows",
+                    arch.sm_name()
+                ));
             }
+        }
+    }
+}
+
+/// How thread and CTA tiles meet the pattern blocks (tile sizes are known to be positive): a
+/// thread's rows (columns) lie in one block, and a CTA tile touches at most 32 blocks per
+/// operand (relative block indices fit one 32-bit word of the skip list).
+fn check_pattern_blocks(s: &EsmmSpec, why: &mut Vec<String>) {
+    let (ga, gb) = (s.a_granularity, s.b_granularity);
+    if s.sparsity.uses_a_pattern() && A_GRANULARITIES.contains(&ga) {
+        if ga % s.tm != 0 {
+            why.push(format!(
+                "the A granularity {ga} rows is not a multiple of tm={} (a thread's rows must lie in one row block)",
+                s.tm
+            ));
+        }
+        let n = blocks_touched(s.bm, ga);
+        if n > 32 {
+            why.push(format!("a {}-row CTA tile touches {n} row blocks of {ga}, more than 32", s.bm));
+        }
+    }
+    if s.sparsity.uses_b_pattern() && B_GRANULARITIES.contains(&gb) {
+        if gb % s.tn != 0 {
+            why.push(format!(
+                "the B granularity {gb} columns is not a multiple of tn={} (a thread's columns must lie in one column block)",
+                s.tn
+            ));
+        }
+        let n = blocks_touched(s.bn, gb);
+        if n > 32 {
+            why.push(format!("a {}-column CTA tile touches {n} column blocks of {gb}, more than 32", s.bn));
         }
     }
 }
@@ -313,18 +341,19 @@ fn check_tiles(spec: &KernelSpec, why: &mut Vec<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::presets;
+    use crate::families::esmm::presets;
 
     #[test]
     fn every_preset_follows_the_tiling_rules() {
-        for p in presets::PRESETS {
-            assert_eq!(validate(&p.spec), Ok(()), "{}", p.name);
+        for p in presets::PRESETS.iter() {
+            let s = p.spec.as_esmm().unwrap();
+            assert_eq!(validate(s).map(|v| *v.spec()), Ok(*s), "{}", p.name);
         }
     }
 
     #[test]
     fn zero_dimensions_are_reasons_not_panics() {
-        let mut s = presets::K25.spec;
+        let mut s = presets::K25;
         (s.wm, s.tn, s.wniter) = (0, 0, 0);
         let why = validate(&s).unwrap_err();
         assert!(
@@ -335,14 +364,14 @@ mod tests {
 
     #[test]
     fn each_rule_names_its_numbers() {
-        let base = presets::K25.spec;
-        let cases: Vec<(KernelSpec, &str)> = vec![
+        let base = presets::K25;
+        let cases: Vec<(EsmmSpec, &str)> = vec![
             (
-                KernelSpec { bm: 96, ..base },
+                EsmmSpec { bm: 96, ..base },
                 "bm=96 is not a multiple of the warp tile wm=64",
             ),
             (
-                KernelSpec {
+                EsmmSpec {
                     bn: 1024,
                     wn: 32,
                     ..base
@@ -350,23 +379,23 @@ mod tests {
                 "1024 threads",
             ),
             (
-                KernelSpec {
+                EsmmSpec {
                     bm: 512,
                     bn: 256,
                     ..base
                 },
                 "2048 threads per CTA",
             ),
-            (KernelSpec { bk: 64, ..base }, "bk=64 exceeds 32"),
-            (KernelSpec { bk: 12, ..base }, "bk=12 does not divide 32"),
-            (KernelSpec { bk: 6, ..base }, "bk=6 is not a multiple of 4"),
+            (EsmmSpec { bk: 64, ..base }, "bk=64 exceeds 32"),
+            (EsmmSpec { bk: 12, ..base }, "bk=12 does not divide 32"),
+            (EsmmSpec { bk: 6, ..base }, "bk=6 is not a multiple of 4"),
             (
-                KernelSpec { wniter: 3, ..base },
+                EsmmSpec { wniter: 3, ..base },
                 "wn=32 is not a multiple of wniter=3",
             ),
-            (KernelSpec { tn: 3, ..base }, "a whole number"),
+            (EsmmSpec { tn: 3, ..base }, "a whole number"),
             (
-                KernelSpec {
+                EsmmSpec {
                     wn: 48,
                     wniter: 1,
                     tm: 1,
@@ -376,7 +405,7 @@ mod tests {
                 "not a multiple of the derived wm_iter=96",
             ),
             (
-                KernelSpec {
+                EsmmSpec {
                     tm: 8,
                     tn: 8,
                     wm: 128,
@@ -387,42 +416,42 @@ mod tests {
                 "registers per thread",
             ),
             (
-                KernelSpec {
+                EsmmSpec {
                     a_granularity: 16,
                     ..base
                 },
                 "granularity 16 rows",
             ),
             (
-                KernelSpec {
+                EsmmSpec {
                     b_granularity: 64,
                     ..base
                 },
                 "granularity 64 columns",
             ),
             (
-                KernelSpec {
+                EsmmSpec {
                     preprocess: Preprocess::None,
                     ..base
                 },
                 "must not be none",
             ),
             (
-                KernelSpec {
+                EsmmSpec {
                     dtype: ElemType::F16,
                     ..base
                 },
                 "no tensor-core template yet (planned)",
             ),
             (
-                KernelSpec {
+                EsmmSpec {
                     sparsity: Sparsity::Dense,
                     ..base
                 },
                 "granularity must be 0x0, not 64x32",
             ),
             (
-                KernelSpec {
+                EsmmSpec {
                     sparsity: Sparsity::AOnly,
                     preprocess: Preprocess::OfflineB,
                     ..base
@@ -430,11 +459,27 @@ mod tests {
                 "offb",
             ),
             (
-                KernelSpec {
+                EsmmSpec {
                     sparsity: Sparsity::BOnly,
                     ..base
                 },
                 "A granularity must be 0, not 64",
+            ),
+            (
+                EsmmSpec {
+                    a_granularity: 8,
+                    tm: 16,
+                    ..base
+                },
+                "the A granularity 8 rows is not a multiple of tm=16",
+            ),
+            (
+                EsmmSpec {
+                    bm: 512,
+                    a_granularity: 8,
+                    ..base
+                },
+                "touches 64 row blocks of 8, more than 32",
             ),
         ];
         for (spec, needle) in cases {

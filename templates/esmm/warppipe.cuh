@@ -15,22 +15,7 @@ static_assert(!WARP_PIPE || PIPE_STAGES >= 2, "the ring needs two stages at leas
 static_assert(!WARP_PIPE || WN % 4 == 0, "B rows are copied as float4");
 static_assert(!WARP_PIPE || WM % (32 / BK) == 0, "whole steps of 32 / BK rows");
 
-__device__ __forceinline__ void cp_async4(float* dst, const float* src, bool on)
-{
-    const unsigned d = (unsigned)__cvta_generic_to_shared(dst);
-    asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(d), "l"(src), "r"(on ? 4 : 0) : "memory");
-}
-
-__device__ __forceinline__ void cp_async16(float* dst, const float* src, bool on)
-{
-    const unsigned d = (unsigned)__cvta_generic_to_shared(dst);
-    asm volatile("cp.async.ca.shared.global [%0], [%1], 16, %2;\n" ::"r"(d), "l"(src), "r"(on ? 16 : 0) : "memory");
-}
-
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
-
-template <int PENDING>
-__device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(PENDING) : "memory"); }
+{% include "common/cp_async.cuh" %}
 
 // The warp's cursor over its joint pattern words: a window of 32 words (lane t holds word
 // w_base + t), the next window prefetched, and a ring of active k not yet issued. Pattern rows

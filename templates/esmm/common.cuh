@@ -55,14 +55,7 @@ static_assert(4u * (WARP_PIPE ? NWARPS * WP_WARP_WORDS
 
 constexpr int GROUP_M = 8;               // tile rows per rasterisation group (L2 reuse)
 
-__device__ __forceinline__ int ceil_div(int a, int b) { return (a + b - 1) / b; }
-
-// Bits of pattern word w that belong to k < K.
-__device__ __forceinline__ unsigned valid_bits(int K, int w)
-{
-    const int left = K - w * 32;
-    return left >= 32 ? 0xffffffffu : (left <= 0 ? 0u : ((1u << left) - 1u));
-}
+{% include "common/pattern_words.cuh" %}
 
 // Pattern loads. A persistent kernel may read words written earlier in the same launch, so it
 // reads through L2 (ld.global.cg), never through the non-coherent read-only path.
@@ -75,27 +68,6 @@ __device__ __forceinline__ unsigned load_pattern(const unsigned* p)
     }
 }
 
-__device__ __forceinline__ float activate(float x)
-{
-    if constexpr (ACTIVATION == 1) {
-        return fmaxf(x, 0.0f);
-    } else if constexpr (ACTIVATION == 2) {
-        const float r = fmaxf(x, 0.0f);
-        return r * r;
-    } else {
-        return x;
-    }
-}
+{% include "common/activation.cuh" %}
 
-// Tile index -> (tile row, tile column), grouped GROUP_M tile rows at a time so that CTAs that
-// run together share rows of A and columns of B in L2.
-__device__ __forceinline__ void tile_coords(int t, int tiles_m, int tiles_n, int& tile_m, int& tile_n)
-{
-    const int per_group = GROUP_M * tiles_n;
-    const int group = t / per_group;
-    const int first_m = group * GROUP_M;
-    const int rows = min(tiles_m - first_m, GROUP_M);
-    const int in_group = t - group * per_group;
-    tile_m = first_m + in_group % rows;
-    tile_n = in_group / rows;
-}
+{% include "common/raster.cuh" %}

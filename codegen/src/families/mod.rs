@@ -1,0 +1,4 @@
+//! One module per kernel family, each implementing [`crate::family::FamilyGenerator`] and
+//! registered in [`crate::family::generator`].
+
+pub mod esmm;
