@@ -170,7 +170,7 @@ fn check_as(env: &Env, s: &Arc<CudaStream>, bl: Baseline, out: ElemType, shape: 
         (ElemType::Bf16, ElemType::Bf16) => check::<bf16, bf16>(env, s, bl, shape, off, rng),
         (ElemType::F16, ElemType::F32) => check::<f16, f32>(env, s, bl, shape, off, rng),
         (ElemType::F16, ElemType::F16) => check::<f16, f16>(env, s, bl, shape, off, rng),
-        (i, o) => Err(format!("no test for {} -> {}", i.name(), o.name())),
+        (i, o) => Err(format!("no test for {} -> {}", i.tag(), o.tag())),
     }
 }
 
@@ -185,7 +185,7 @@ fn cases() -> Vec<Case> {
             for &out in outs {
                 for shape @ (m, n, k) in SHAPES {
                     cases.push(Case {
-                        name: format!("{}->{} {m}x{n}x{k}", bl.label(), out.name()),
+                        name: format!("{}->{} {m}x{n}x{k}", bl.label(), out.tag()),
                         run: Box::new(move |env, rng| check_as(env, &env.stream, bl, out, shape, 0, rng)),
                     });
                 }
@@ -195,7 +195,7 @@ fn cases() -> Vec<Case> {
         for (math, out, off) in [(Bf16, E::Bf16, 1), (F16, E::F32, 3), (Fp32, E::F32, 1)] {
             let bl = Baseline::new(kind, math);
             cases.push(Case {
-                name: format!("{}->{} misaligned views (+{off} elements) 67x45x33", bl.label(), out.name()),
+                name: format!("{}->{} misaligned views (+{off} elements) 67x45x33", bl.label(), out.tag()),
                 run: Box::new(move |env, rng| check_as(env, &env.stream, bl, out, (67, 45, 33), off, rng)),
             });
         }
