@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs on the GPU machine (after scripts/carry-build.sh here, carrying `.carry`): the benchmark
-# experiments (the seed's five figures as data) into $OUT/bench, each printing its table with
-# ratios to cuBLAS measured in the same process. Charts need a font; where the GPU machine has
-# none, draw them here afterwards: `esmm-tune figures --from <dir>`.
+# experiments (the seed's five figures as data, and `dispatch`: the host and GPU cost of default
+# dispatch) into $OUT/bench, each printing its table with ratios to cuBLAS measured in the same
+# process; every CSV has the common header (tune/src/bench/row.rs). Charts need a font; where
+# the GPU machine has none, draw them here afterwards: `esmm-tune figures --from <dir>`.
 # The CSVs and charts are packed into $OUT/bench.tgz (the device tool returns at most 8 files).
 # Usage: scripts/gpu-bench.sh [experiments, default all] [extra esmm-tune bench args]
 set -uo pipefail

@@ -1,21 +1,34 @@
 //! `esmm-tune`: benchmark, autotuner and reports for esmm kernels.
 //!
-//! - `bench`: the seed's experiments as tables, CSV and charts, ratios to cuBLAS in the same run.
+//! - `bench`: the experiments as tables, CSV (one common header, see [`bench::row`]) and
+//!   charts, ratios to a baseline measured in the same process.
 //! - `figures`: redraws the charts from CSVs written by `bench` (e.g. on a machine with fonts).
-//! - `sweep`: times the sweep set on the present GPU and writes `tune/tables/<gpu>.json`.
+//! - `sweep`: times the sweep set on the present GPU and writes `tune/tables/<gpu>.json`, every
+//!   kernel measurement fingerprinted (rendered source hash + nvcc release).
 //! - `report`: renders a tuned table as a summary and pictures.
+//! - `tables`: migrates tuned tables to the current schema and checks their fingerprints
+//!   against the current codegen.
 
 mod bench;
 mod compile;
-mod experiments;
+mod families;
 mod plot;
+mod report;
 mod sweep;
+mod tables;
 
 use clap::{Parser, Subcommand};
 use esmm::{Dims, Esmm};
-use experiments::{BenchConfig, WorkloadKind, DENSITIES, EXPERIMENTS};
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+/// Error type of the tuner: a message for the user.
+pub type Result<T> = std::result::Result<T, String>;
+
+/// Converts any displayable error into the tuner's message type.
+pub fn msg<E: std::fmt::Display>(context: &str) -> impl FnOnce(E) -> String + '_ {
+    move |e| format!("{context}: {e}")
+}
 
 #[derive(Parser)]
 #[command(name = "esmm-tune", version, about = "Benchmark, autotune and report esmm kernels")]
@@ -26,46 +39,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Times variants against cuBLAS SGEMM (and TF32) in the same process; prints tables,
+    /// Times variants and default dispatch against cuBLAS in the same process; prints tables,
     /// writes `<out>/<experiment>.csv` and charts (SVG + PNG).
-    Bench {
-        /// Experiments to run: density, overhead, fusion, amortization, scaling, or all.
-        #[arg(long, default_value = "density", value_delimiter = ',')]
-        experiment: Vec<String>,
-        /// Shape of the density/fusion experiments, MxNxK (also N and K of amortization).
-        #[arg(long, default_value = "4096x4096x4096", value_parser = parse_shape)]
-        shape: Dims,
-        /// Densities of A and B to sweep.
-        #[arg(long, value_delimiter = ',', default_values_t = DENSITIES.to_vec())]
-        densities: Vec<f64>,
-        /// Pin the density of A (B still follows --densities unless --density-b is given).
-        #[arg(long)]
-        density_a: Option<f64>,
-        /// Pin the density of B.
-        #[arg(long)]
-        density_b: Option<f64>,
-        /// How A is generated.
-        #[arg(long, value_enum, default_value = "blockwise")]
-        workload: WorkloadKind,
-        /// Variants: default (dispatcher's choice), default+prepared (prepared B), presets (k10..k30) or full names.
-        #[arg(long, value_delimiter = ',', default_value = "default,default+prepared,k10,k17,k20,k21,k25,k28,k30")]
-        variants: Vec<String>,
-        /// Check every variant against a reference before timing it (f64 CPU for small shapes, cuBLAS otherwise).
-        #[arg(long)]
-        check: bool,
-        /// Most timed repetitions per measurement (median reported; at least 5).
-        #[arg(long, default_value_t = 30)]
-        reps: u32,
-        /// RNG seed of the workload.
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// Output directory for CSVs and charts.
-        #[arg(long, default_value = "bench/results/latest")]
-        out: PathBuf,
-        /// GPU ordinal.
-        #[arg(long, default_value_t = 0)]
-        device: usize,
-    },
+    Bench(bench::BenchArgs),
     /// Redraws charts from the CSVs in a directory written by `bench`.
     Figures {
         /// Directory holding `<experiment>.csv` files.
@@ -75,10 +51,13 @@ enum Command {
     /// Sweeps variants on this GPU and records every candidate in a tuned table.
     Sweep(sweep::SweepArgs),
     /// Renders a tuned table as a text summary and pictures.
-    Report(sweep::ReportArgs),
+    Report(report::ReportArgs),
+    /// Migrates tuned tables to the current schema, or checks them against the current codegen.
+    Tables(tables::TablesArgs),
 }
 
-fn parse_shape(s: &str) -> Result<Dims, String> {
+/// Parses `MxNxK`.
+pub fn parse_shape(s: &str) -> Result<Dims> {
     let parts: Vec<&str> = s.split(['x', 'X']).collect();
     if parts.len() != 3 {
         return Err(format!("shape {s:?} must be MxNxK, e.g. 4096x4096x4096"));
@@ -92,69 +71,29 @@ fn parse_shape(s: &str) -> Result<Dims, String> {
     Ok(d)
 }
 
-fn open_gpu(device: usize) -> Result<Esmm, String> {
+/// Opens GPU `device` and prints what it is.
+pub fn open_gpu(device: usize) -> Result<Esmm> {
     let esmm = Esmm::new(device).map_err(|e| e.to_string())?;
     let d = esmm.device();
     eprintln!("GPU {}: {} (sm_{}, {} SMs)", d.ordinal, d.name, d.compute_capability, d.sm_count);
     Ok(esmm)
 }
 
-fn run(cli: Cli) -> Result<(), String> {
+/// Runs one command; `Ok(false)` is a clean run whose verdict is negative (exit status 1).
+fn run(cli: Cli) -> Result<bool> {
     match cli.command {
-        Command::Bench { experiment, shape, densities, density_a, density_b, workload, variants, check, reps, seed, out, device } => {
-            let experiments: Vec<String> = if experiment.iter().any(|e| e == "all") {
-                EXPERIMENTS.iter().map(|s| s.to_string()).collect()
-            } else {
-                experiment
-            };
-            for e in &experiments {
-                if !EXPERIMENTS.contains(&e.as_str()) {
-                    return Err(format!("unknown experiment {e:?}; known: {}, all", EXPERIMENTS.join(", ")));
-                }
-            }
-            if densities.iter().chain(&density_a).chain(&density_b).any(|d| !(0.0..=1.0).contains(d)) {
-                return Err("densities must lie in [0, 1]".into());
-            }
-            let esmm = open_gpu(device)?;
-            let cfg = BenchConfig { dims: shape, densities, density_a, density_b, workload, variants, check, reps, seed };
-            for e in &experiments {
-                let rows = experiments::run_experiment(&esmm, &cfg, e)?;
-                let csv = experiments::write_csv(&out, e, &rows)?;
-                eprintln!("wrote {}", csv.display());
-                match experiments::draw(&out, e, &rows) {
-                    Ok(files) => files.iter().for_each(|f| eprintln!("wrote {}", f.display())),
-                    Err(err) => eprintln!("warning: charts for {e} not drawn ({err}); run `esmm-tune figures --from {}` elsewhere", out.display()),
-                }
-            }
-            Ok(())
-        }
-        Command::Figures { from } => {
-            let mut any = false;
-            for e in EXPERIMENTS {
-                let csv = from.join(format!("{e}.csv"));
-                if !csv.exists() {
-                    continue;
-                }
-                any = true;
-                let rows = experiments::read_csv(&csv)?;
-                for f in experiments::draw(&from, e, &rows)? {
-                    eprintln!("wrote {}", f.display());
-                }
-            }
-            if any {
-                Ok(())
-            } else {
-                Err(format!("no <experiment>.csv in {}", from.display()))
-            }
-        }
-        Command::Sweep(args) => sweep::sweep(args),
-        Command::Report(args) => sweep::report(args),
+        Command::Bench(args) => bench::run(args).map(|()| true),
+        Command::Figures { from } => bench::figures(&from).map(|()| true),
+        Command::Sweep(args) => sweep::sweep(args).map(|()| true),
+        Command::Report(args) => report::report(args).map(|()| true),
+        Command::Tables(args) => tables::run(args),
     }
 }
 
 fn main() -> ExitCode {
     match run(Cli::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE
@@ -181,7 +120,9 @@ mod tests {
     fn cli_rejects_bad_arguments_without_a_gpu() {
         assert!(Cli::try_parse_from(["esmm-tune", "bench", "--shape", "12"]).is_err());
         assert!(Cli::try_parse_from(["esmm-tune", "bench", "--workload", "nope"]).is_err());
-        assert!(Cli::try_parse_from(["esmm-tune", "bench", "--experiment", "density,scaling"]).is_ok());
+        assert!(Cli::try_parse_from(["esmm-tune", "bench", "--experiment", "density,scaling,dispatch"]).is_ok());
+        assert!(Cli::try_parse_from(["esmm-tune", "tables", "check", "a.json", "b.json", "--nvcc-release", "13.0"]).is_ok());
+        assert!(Cli::try_parse_from(["esmm-tune", "tables", "migrate"]).is_err(), "at least one file");
         // Unknown experiments and out-of-range densities are refused before any GPU work.
         let e = run(Cli::try_parse_from(["esmm-tune", "bench", "--experiment", "nope"]).unwrap()).unwrap_err();
         assert!(e.contains("unknown experiment"), "{e}");

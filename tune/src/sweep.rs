@@ -1,21 +1,25 @@
-//! `esmm-tune sweep` and `esmm-tune report`.
+//! `esmm-tune sweep`.
 //!
 //! The sweep set (hundreds of variants) is not embedded in the runtime: the tuner renders each
 //! variant with `esmm-codegen`, compiles it for the present GPU's architecture with the nvcc of
 //! the tuning machine (in parallel, cached by content hash under `--cache`), and registers the
-//! fatbins with the runtime handle. Each candidate is checked against cuBLAS on the key's data
-//! before it is timed; failures are recorded, never fatal.
+//! fatbins with the runtime handle. Each candidate is checked against the family's reference on
+//! the key's data before it is timed ([`crate::families`]); failures are recorded, never fatal.
+//! Every kernel candidate records the [`Fingerprint`] of what was measured: the hash of its
+//! rendered source and the release of the nvcc that compiled it, so that `--resume`, the
+//! runtime and `esmm-tune tables check` can tell current measurements from stale ones.
 
-use crate::bench::{msg, time_runs, time_runs_after, DeviceProblem, Result};
-use crate::compile::{compile_candidates, find_nvcc};
-use crate::experiments::{make_workload, BenchConfig, WorkloadKind};
-use crate::plot::Heatmap;
-use esmm::gpu::{BlasMath, Esmm};
-use esmm::tuned::{gpu_slug, Candidate, GpuInfo, TableKey, TunedTable, CUBLAS_SGEMM, SCHEMA_VERSION};
-use esmm::{Activation, Dims};
-use esmm_spec::KernelSpec;
+use crate::bench::timing::Timing;
+use crate::compile::{compile_candidates, find_nvcc, Compiled};
+use crate::families::esmm::{self as family, KeyBench};
+use crate::report::print_summary;
+use crate::{msg, Result};
+use esmm::dispatch::tuned::{gpu_slug, Candidate, CandidateStatus, Fingerprint, GpuInfo, TableKey, TunedTable, SCHEMA_VERSION};
+use esmm::{Dims, Esmm, KernelSpec};
 use indicatif::{ProgressBar, ProgressStyle};
-use std::path::{Path, PathBuf};
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -34,7 +38,7 @@ pub struct SweepArgs {
     #[arg(long, default_value = "quick")]
     pub grid: String,
     /// Densities (both operands).
-    #[arg(long, value_delimiter = ',', default_values_t = crate::experiments::DENSITIES.to_vec())]
+    #[arg(long, value_delimiter = ',', default_values_t = crate::bench::DENSITIES.to_vec())]
     pub densities: Vec<f64>,
     /// Only candidates whose name contains one of these substrings.
     #[arg(long, value_delimiter = ',')]
@@ -48,7 +52,9 @@ pub struct SweepArgs {
     /// Timed repetitions per candidate that survives pruning.
     #[arg(long, default_value_t = 15)]
     pub reps: u32,
-    /// Keep measurements already in --out and skip (key, candidate) pairs measured before.
+    /// Keep measurements already in --out and skip (key, candidate) pairs measured before whose
+    /// fingerprint (rendered source hash, nvcc release) is still current; stale ones are
+    /// measured again.
     #[arg(long)]
     pub resume: bool,
     /// GPU ordinals to shard keys over, one worker per GPU.
@@ -66,19 +72,6 @@ pub struct SweepArgs {
     /// RNG seed of the workloads.
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
-}
-
-/// Arguments of `esmm-tune report`.
-#[derive(clap::Args, Clone, Debug)]
-pub struct ReportArgs {
-    /// The tuned table to render.
-    pub table: PathBuf,
-    /// Directory for the pictures (default: next to the table, `<slug>-report/`).
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-    /// Shape (MxNxK) whose candidate heatmap to draw; default: the first shape of the table.
-    #[arg(long)]
-    pub shape: Option<String>,
 }
 
 /// The shapes of a named grid.
@@ -103,10 +96,12 @@ pub fn grid_shapes(grid: &str) -> Result<Vec<Dims>> {
     }
 }
 
-fn candidate(variant: &str, status: &str, t: Option<crate::bench::Timing>, detail: Option<String>) -> Candidate {
+/// A candidate record.
+pub fn candidate(variant: &str, status: CandidateStatus, fingerprint: Option<Fingerprint>, t: Option<Timing>, detail: Option<String>) -> Candidate {
     Candidate {
         variant: variant.into(),
-        status: status.into(),
+        status,
+        fingerprint,
         median_ms: t.map(|t| t.median_ms),
         p20_ms: t.map(|t| t.p20_ms),
         p80_ms: t.map(|t| t.p80_ms),
@@ -115,65 +110,61 @@ fn candidate(variant: &str, status: &str, t: Option<crate::bench::Timing>, detai
     }
 }
 
-fn key_for(d: Dims, density: f64) -> TableKey {
-    TableKey { dtype: "f32".into(), activation: "none".into(), m: d.m as u64, n: d.n as u64, k: d.k as u64, density }
+/// Whether a recorded candidate stands under `--resume`: a kernel (one with a `current`
+/// fingerprint) when its recorded fingerprint equals it and it did not fail to launch; a
+/// baseline (no fingerprint) when it was measured.
+pub fn is_current(c: &Candidate, current: Option<&Fingerprint>) -> bool {
+    match current {
+        Some(f) => c.fingerprint.as_ref() == Some(f) && c.status != CandidateStatus::LaunchFailed,
+        None => c.fingerprint.is_none() && c.status == CandidateStatus::Ok,
+    }
 }
 
-/// Measures every candidate under one key; returns the candidates' results.
-fn sweep_key(esmm: &Esmm, names: &[String], d: Dims, density: f64, args: &SweepArgs, done: &dyn Fn(&str) -> bool, pb: &ProgressBar) -> Result<Vec<Candidate>> {
-    let stream = esmm.context().new_stream().map_err(msg("creating a stream"))?;
-    let cfg = BenchConfig { dims: d, densities: vec![density], density_a: None, density_b: None, workload: WorkloadKind::Blockwise, variants: vec![], check: true, reps: args.reps, seed: args.seed };
-    let host = make_workload(&cfg, d, density, density, args.seed ^ (d.m * 31 + d.n * 17 + d.k) as u64 ^ (density * 1000.0) as u64);
-    let mut p = DeviceProblem::upload(esmm, &stream, host, true)?;
+/// The candidates recorded under `key` that stand under `--resume` (see [`is_current`]), and
+/// how many recorded ones of `names` do not (stale: measured again).
+pub fn current_under(table: &TunedTable, key: &TableKey, fingerprints: &HashMap<String, Fingerprint>, names: &[String]) -> (HashSet<String>, usize) {
+    let recorded: Vec<&Candidate> = table.entries.iter().filter(|e| &e.key == key).flat_map(|e| &e.candidates).collect();
+    let current: HashSet<String> = recorded.iter().filter(|c| is_current(c, fingerprints.get(&c.variant))).map(|c| c.variant.clone()).collect();
+    let stale = recorded.iter().filter(|c| !current.contains(&c.variant) && names.contains(&c.variant)).count();
+    (current, stale)
+}
+
+/// Measures the baseline and every candidate not `done` under one key.
+fn sweep_key(esmm: &Esmm, names: &[(String, Fingerprint)], d: Dims, density: f64, args: &SweepArgs, done: &dyn Fn(&str) -> bool, pb: &ProgressBar) -> Result<Vec<Candidate>> {
+    let mut bench = KeyBench::new(esmm, d, density, args.seed)?;
     let mut out = Vec::new();
-    // Reference for the checks: cuBLAS FP32 on the same data, kept on the GPU; candidates are
-    // compared there (cuBLAS axpy + norms), so no output crosses to the host.
-    let len = d.m * d.n;
-    p.run_cublas(esmm, &stream, BlasMath::Fp32)?;
-    let mut reference = stream.alloc_zeros::<f32>(len).map_err(msg("allocating the reference"))?;
-    stream.memcpy_dtod(&p.c, &mut reference).map_err(msg("keeping the reference"))?;
-    let mut scratch = stream.alloc_zeros::<f32>(len).map_err(msg("allocating scratch"))?;
     let mut best = f64::INFINITY;
-    if !done(CUBLAS_SGEMM) {
-        let t = time_runs(&stream, args.reps, || p.run_cublas(esmm, &stream, BlasMath::Fp32))?;
+    let baseline = bench.baseline_label();
+    if !done(baseline) {
+        let t = bench.time_baseline(args.reps)?;
         best = t.median_ms;
-        out.push(candidate(CUBLAS_SGEMM, "ok", Some(t), None));
+        out.push(candidate(baseline, CandidateStatus::Ok, None, Some(t), None));
     }
-    for name in names {
+    for (name, fp) in names {
         pb.inc(1);
         if done(name) {
             continue;
         }
-        let prepared = name.contains("_offb_");
-        p.poison_c(&stream)?;
-        if let Err(e) = p.run(esmm, &stream, Some(name), Activation::None, prepared) {
-            let status = if e.contains("cannot serve") || e.contains("invalid") { "invalid" } else { "launch_failed" };
-            out.push(candidate(name, status, None, Some(e)));
-            continue;
+        let o = bench.measure(name, args.prune, best, args.reps)?;
+        if o.status == CandidateStatus::Ok {
+            best = best.min(o.timing.map_or(f64::INFINITY, |t| t.median_ms));
         }
-        let err = match esmm.relative_error_on_device(&stream, &p.c, &reference, &mut scratch, len) {
-            Ok(e) => e,
-            Err(e) => {
-                out.push(candidate(name, "launch_failed", None, Some(e.to_string())));
-                continue;
-            }
-        };
-        if !(err <= 1e-5) {
-            out.push(candidate(name, "wrong", None, Some(format!("relative error {err:.3e} vs cuBLAS"))));
-            continue;
-        }
-        let mut run = || p.run(esmm, &stream, Some(name), Activation::None, prepared).map(|_| ());
-        // One probe first: candidates far slower than the best so far are dropped early.
-        let probe = time_runs_after(&stream, 1, 2, &mut run)?;
-        if probe.median_ms > args.prune * best {
-            out.push(candidate(name, "pruned", Some(probe), Some(format!("slower than {:.2}× the best after 2 samples", args.prune))));
-            continue;
-        }
-        let t = time_runs_after(&stream, 1, args.reps, &mut run)?;
-        best = best.min(t.median_ms);
-        out.push(candidate(name, "ok", Some(t), None));
+        out.push(candidate(name, o.status, Some(fp.clone()), o.timing, o.detail));
     }
     Ok(out)
+}
+
+/// The records of candidates that produced no fatbin, under every key: `invalid` when they did
+/// not render (no fingerprint), else `launch_failed` with the fingerprint of what nvcc refused.
+fn failure_records(compiled: &Compiled, release: &str) -> Vec<Candidate> {
+    compiled
+        .failed
+        .iter()
+        .map(|f| match f.source_hash {
+            None => candidate(&f.name, CandidateStatus::Invalid, None, None, Some(format!("did not render: {}", f.why))),
+            Some(h) => candidate(&f.name, CandidateStatus::LaunchFailed, Some(Fingerprint::new(h, release)), None, Some(format!("did not compile: {}", f.why))),
+        })
+        .collect()
 }
 
 /// `esmm-tune sweep`.
@@ -184,11 +175,11 @@ pub fn sweep(args: SweepArgs) -> Result<()> {
     } else {
         args.shapes.iter().map(|s| crate::parse_shape(s)).collect::<Result<_>>()?
     };
-    let specs: Vec<KernelSpec> = match args.set.as_str() {
+    let specs: Vec<KernelSpec> = family::candidates(match args.set.as_str() {
         "sweep" => esmm_codegen::sets::sweep(),
         "shipped" => esmm_codegen::sets::shipped(),
         other => return Err(format!("unknown set {other:?}: sweep or shipped")),
-    }
+    })
     .into_iter()
     .filter(|s| args.filter.is_empty() || args.filter.iter().any(|f| s.name().contains(f.as_str())))
     .collect();
@@ -198,13 +189,19 @@ pub fn sweep(args: SweepArgs) -> Result<()> {
         return Err("--devices must all be the same kind of GPU (one table per GPU kind)".into());
     }
     let nvcc = find_nvcc(args.nvcc.as_deref())?;
-    eprintln!("compiling {} candidates for sm_{} with {}", specs.len(), first.compute_capability, nvcc.display());
-    let (compiled, failed) = compile_candidates(&specs, first.compute_capability, &nvcc, &args.cache);
-    eprintln!("compiled {} candidates ({} failed) in {:.0?}", compiled.len(), failed.len(), started.elapsed());
-    for h in &handles {
-        h.add_variants(compiled.iter().map(|(e, b)| (*e, b.clone())).collect()).map_err(|e| e.to_string())?;
+    if nvcc.release.is_empty() {
+        return Err(format!("{} --version names no release; measurements could not be fingerprinted", nvcc.path.display()));
     }
-    let names: Vec<String> = compiled.iter().map(|(e, _)| e.name.to_string()).collect();
+    let release = nvcc.release.clone();
+    eprintln!("compiling {} candidates for sm_{} with {} (CUDA {release})", specs.len(), first.compute_capability, nvcc.path.display());
+    let compiled = compile_candidates(&specs, first.compute_capability, &nvcc, &args.cache);
+    eprintln!("compiled {} candidates ({} failed) in {:.0?}", compiled.ok.len(), compiled.failed.len(), started.elapsed());
+    for h in &handles {
+        h.add_variants(compiled.ok.iter().map(|(e, b)| (*e, b.clone())).collect()).map_err(|e| e.to_string())?;
+    }
+    let names: Vec<(String, Fingerprint)> = compiled.ok.iter().map(|(e, _)| (e.name.to_string(), Fingerprint::new(e.source_hash, &release))).collect();
+    let fingerprints: HashMap<String, Fingerprint> = names.iter().cloned().collect();
+    let plain_names: Vec<String> = names.iter().map(|(n, _)| n.clone()).collect();
 
     let slug = gpu_slug(&first.name);
     let out = args.out.clone().unwrap_or_else(|| PathBuf::from(format!("tune/tables/{slug}.json")));
@@ -216,19 +213,22 @@ pub fn sweep(args: SweepArgs) -> Result<()> {
     } else {
         TunedTable {
             schema_version: SCHEMA_VERSION,
-            gpu: GpuInfo { name: first.name.clone(), slug: slug.clone(), compute_capability: first.compute_capability, sm_count: first.sm_count, driver_version: driver_version(), cuda_version: cuda_version(&nvcc) },
+            gpu: GpuInfo { name: first.name.clone(), slug: slug.clone(), compute_capability: first.compute_capability, sm_count: first.sm_count, driver_version: String::new(), cuda_version: String::new() },
             crate_version: env!("CARGO_PKG_VERSION").into(),
             date: String::new(),
             command: String::new(),
             entries: vec![],
         }
     };
+    table.gpu.driver_version = driver_version();
+    table.gpu.cuda_version = release.clone();
     table.date = today();
     table.command = std::env::args().collect::<Vec<_>>().join(" ");
-    for (name, why) in &failed {
-        for &d in &shapes {
-            for &dens in &args.densities {
-                table.record(key_for(d, dens), candidate(name, "launch_failed", None, Some(format!("did not compile: {why}"))));
+    let failures = failure_records(&compiled, &release);
+    for &d in &shapes {
+        for &dens in &args.densities {
+            for c in &failures {
+                table.record(family::key(d, dens), c.clone());
             }
         }
     }
@@ -237,7 +237,8 @@ pub fn sweep(args: SweepArgs) -> Result<()> {
     pb.set_style(ProgressStyle::with_template("sweeping {bar:40} {pos}/{len} [{elapsed_precise} < {eta}] {msg}").unwrap_or_else(|_| ProgressStyle::default_bar()));
     let deadline = args.budget_minutes.map(|m| started + Duration::from_secs_f64(m * 60.0));
     let table = Mutex::new(table);
-    let next = Mutex::new(0usize);
+    let next = AtomicUsize::new(0);
+    let (kept, stale) = (AtomicUsize::new(0), AtomicUsize::new(0));
     let save = |t: &TunedTable| -> Result<()> {
         if let Some(dir) = out.parent() {
             std::fs::create_dir_all(dir).map_err(msg("creating the table directory"))?;
@@ -247,25 +248,25 @@ pub fn sweep(args: SweepArgs) -> Result<()> {
     let errors: Mutex<Vec<String>> = Mutex::new(Vec::new());
     std::thread::scope(|s| {
         for h in &handles {
-            let (keys, names, table, next, pb, errors, args) = (&keys, &names, &table, &next, &pb, &errors, &args);
-            let save = &save;
+            let (keys, names, table, next, pb, errors, args, save) = (&keys, &names, &table, &next, &pb, &errors, &args, &save);
+            let (fingerprints, plain_names, kept, stale) = (&fingerprints, &plain_names, &kept, &stale);
             s.spawn(move || loop {
                 if deadline.is_some_and(|dl| Instant::now() > dl) {
                     break;
                 }
-                let i = {
-                    let mut n = next.lock().unwrap_or_else(|p| p.into_inner());
-                    *n += 1;
-                    *n - 1
-                };
-                let Some(&(d, dens)) = keys.get(i) else { break };
+                let Some(&(d, dens)) = keys.get(next.fetch_add(1, Ordering::Relaxed)) else { break };
                 pb.set_message(format!("{}x{}x{} d={dens}", d.m, d.n, d.k));
-                let key = key_for(d, dens);
-                let measured: Vec<String> = {
+                let key = family::key(d, dens);
+                let current = if args.resume {
                     let t = table.lock().unwrap_or_else(|p| p.into_inner());
-                    t.entries.iter().filter(|e| e.key == key).flat_map(|e| e.candidates.iter().filter(|c| c.status != "launch_failed" || c.detail.as_deref().is_some_and(|x| x.starts_with("did not compile"))).map(|c| c.variant.clone())).collect()
+                    let (current, n_stale) = current_under(&t, &key, fingerprints, plain_names);
+                    kept.fetch_add(current.iter().filter(|n| fingerprints.contains_key(*n)).count(), Ordering::Relaxed);
+                    stale.fetch_add(n_stale, Ordering::Relaxed);
+                    current
+                } else {
+                    HashSet::new()
                 };
-                let done = |n: &str| args.resume && measured.iter().any(|m| m == n);
+                let done = |n: &str| current.contains(n);
                 match sweep_key(h, names, d, dens, args, &done, pb) {
                     Ok(cands) => {
                         let mut t = table.lock().unwrap_or_else(|p| p.into_inner());
@@ -288,7 +289,10 @@ pub fn sweep(args: SweepArgs) -> Result<()> {
     for e in &errors {
         eprintln!("warning: key skipped: {e}");
     }
-    let measured_keys = table.entries.iter().filter(|e| e.candidates.iter().any(|c| c.status == "ok")).count();
+    if args.resume {
+        eprintln!("resume: kept {} current kernel measurements; measured {} recorded ones again (stale fingerprint or failed launch)", kept.into_inner(), stale.into_inner());
+    }
+    let measured_keys = table.entries.iter().filter(|e| e.candidates.iter().any(|c| c.status == CandidateStatus::Ok)).count();
     eprintln!("sweep: {} candidates × {} keys ({} measured) in {:.1?}; table {}", names.len(), keys.len(), measured_keys, started.elapsed(), out.display());
     print_summary(&table);
     Ok(())
@@ -307,16 +311,6 @@ fn driver_version() -> String {
     std::fs::read_to_string("/proc/driver/nvidia/version").ok().as_deref().and_then(first_version).unwrap_or_default()
 }
 
-/// The CUDA release of the nvcc that compiled the candidates, e.g. `13.0` (empty when unknown).
-fn cuda_version(nvcc: &Path) -> String {
-    let out = std::process::Command::new(nvcc).arg("--version").output().map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default();
-    out.lines()
-        .find_map(|l| l.split("release ").nth(1))
-        .and_then(|r| r.split(',').next())
-        .map(|r| r.trim().to_string())
-        .unwrap_or_default()
-}
-
 fn today() -> String {
     // Days since the Unix epoch to a civil date (Howard Hinnant's algorithm).
     let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()) as i64;
@@ -332,114 +326,10 @@ fn today() -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
-/// Best candidate and its speedup over cuBLAS for every key, as text lines.
-pub fn summary_lines(table: &TunedTable) -> Vec<String> {
-    let mut t = table.clone();
-    t.sort();
-    let mut lines = vec![format!("{:<22} {:>7} {:>10} {:>10} {:>8} {:>6}  {}", "shape", "density", "best ms", "cuBLAS ms", "speedup", "tried", "best variant")];
-    for e in &t.entries {
-        let ok: Vec<&Candidate> = e.candidates.iter().filter(|c| c.status == "ok" && c.median_ms.is_some()).collect();
-        let best = ok.iter().min_by(|a, b| a.median_ms.unwrap_or(f64::INFINITY).total_cmp(&b.median_ms.unwrap_or(f64::INFINITY)));
-        let cublas = e.candidates.iter().find(|c| c.variant == CUBLAS_SGEMM).and_then(|c| c.median_ms);
-        if let Some(b) = best {
-            let ms = b.median_ms.unwrap_or(f64::NAN);
-            lines.push(format!(
-                "{:<22} {:>7} {:>10.4} {:>10.4} {:>8.3} {:>6}  {}",
-                format!("{}x{}x{}", e.key.m, e.key.n, e.key.k),
-                e.key.density,
-                ms,
-                cublas.unwrap_or(f64::NAN),
-                cublas.map_or(f64::NAN, |c| c / ms),
-                e.candidates.len(),
-                b.variant
-            ));
-        }
-    }
-    lines
-}
-
-fn print_summary(table: &TunedTable) {
-    for l in summary_lines(table) {
-        println!("{l}");
-    }
-}
-
-/// `esmm-tune report`.
-pub fn report(args: ReportArgs) -> Result<()> {
-    let text = std::fs::read_to_string(&args.table).map_err(msg("reading the table"))?;
-    let table = TunedTable::parse(&text).map_err(|e| format!("{}: {e}", args.table.display()))?;
-    println!("{} (sm_{}, {} SMs), {} — {}", table.gpu.name, table.gpu.compute_capability, table.gpu.sm_count, table.date, table.command);
-    print_summary(&table);
-    let out = args.out.clone().unwrap_or_else(|| args.table.with_file_name(format!("{}-report", table.gpu.slug)));
-    std::fs::create_dir_all(&out).map_err(msg("creating the report directory"))?;
-    let files = report_pictures(&table, &out, args.shape.as_deref())?;
-    for f in files {
-        eprintln!("wrote {}", f.display());
-    }
-    Ok(())
-}
-
-/// Draws the speedup heatmap (shape × density) and the candidate heatmap of one shape.
-pub fn report_pictures(table: &TunedTable, out: &Path, shape: Option<&str>) -> Result<Vec<PathBuf>> {
-    let mut t = table.clone();
-    t.sort();
-    let shape_of = |k: &TableKey| format!("{}x{}x{}", k.m, k.n, k.k);
-    let mut shapes: Vec<String> = t.entries.iter().map(|e| shape_of(&e.key)).collect();
-    shapes.dedup();
-    let mut densities: Vec<f64> = t.entries.iter().map(|e| e.key.density).collect();
-    densities.sort_by(|a, b| b.total_cmp(a));
-    densities.dedup();
-    let cols: Vec<String> = densities.iter().map(|d| format!("{d}")).collect();
-    let best_speedup = |s: &str, d: f64| -> f64 {
-        t.entries
-            .iter()
-            .find(|e| shape_of(&e.key) == s && e.key.density == d)
-            .and_then(|e| {
-                let cublas = e.candidates.iter().find(|c| c.variant == CUBLAS_SGEMM)?.median_ms?;
-                let best = e.candidates.iter().filter(|c| c.status == "ok").filter_map(|c| c.median_ms).fold(f64::INFINITY, f64::min);
-                Some(cublas / best)
-            })
-            .unwrap_or(f64::NAN)
-    };
-    let err = |e: Box<dyn std::error::Error>| e.to_string();
-    let mut files = Heatmap {
-        title: format!("{}: best speedup over cuBLAS SGEMM (rows: shape, columns: density)", t.gpu.name),
-        rows: shapes.clone(),
-        cols: cols.clone(),
-        values: shapes.iter().map(|s| densities.iter().map(|d| best_speedup(s, *d)).collect()).collect(),
-    }
-    .render(&out.join("best_speedup"))
-    .map_err(err)?;
-    let pick = shape.map(str::to_string).or_else(|| shapes.first().cloned());
-    if let Some(s) = pick {
-        let entries: Vec<_> = t.entries.iter().filter(|e| shape_of(&e.key) == s).collect();
-        let mut names: Vec<String> = entries.iter().flat_map(|e| e.candidates.iter().filter(|c| c.median_ms.is_some()).map(|c| c.variant.clone())).collect();
-        names.sort();
-        names.dedup();
-        let time = |n: &str, d: f64| -> f64 {
-            entries.iter().find(|e| e.key.density == d).and_then(|e| e.candidates.iter().find(|c| c.variant == n)).and_then(|c| if c.status == "ok" { c.median_ms } else { None }).unwrap_or(f64::NAN)
-        };
-        // Sort candidates by their time at the sparsest density, fastest first.
-        let last = densities.last().copied().unwrap_or(1.0);
-        names.sort_by(|a, b| time(a, last).total_cmp(&time(b, last)));
-        names.truncate(60);
-        files.extend(
-            Heatmap {
-                title: format!("{s}: candidate time / cuBLAS (rows: fastest 60 at d={last})"),
-                rows: names.clone(),
-                cols,
-                values: names.iter().map(|n| densities.iter().map(|d| time(n, *d) / time(CUBLAS_SGEMM, *d)).collect()).collect(),
-            }
-            .render(&out.join(format!("candidates_{s}")))
-            .map_err(err)?,
-        );
-    }
-    Ok(files)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use esmm::dispatch::tuned::CUBLAS_SGEMM;
 
     #[test]
     fn grids_cover_the_issue_shapes() {
@@ -466,26 +356,50 @@ mod tests {
     }
 
     #[test]
-    fn report_draws_from_a_table() {
-        let mut t = TunedTable {
+    fn resume_keeps_current_measurements_and_remeasures_stale_ones() {
+        let t1 = Timing::from_samples(vec![1.0]);
+        let now = |h| Fingerprint::new(h, "13.0");
+        let key = family::key(Dims::new(64, 64, 64), 0.5);
+        let mut table = TunedTable {
             schema_version: SCHEMA_VERSION,
-            gpu: GpuInfo { name: "Test GPU".into(), slug: "test-gpu".into(), compute_capability: 90, sm_count: 1, driver_version: String::new(), cuda_version: String::new() },
+            gpu: GpuInfo { name: "G".into(), slug: "g".into(), compute_capability: 90, sm_count: 1, driver_version: String::new(), cuda_version: "13.0".into() },
             crate_version: String::new(),
             date: String::new(),
             command: String::new(),
             entries: vec![],
         };
-        for d in [1.0, 0.5] {
-            t.record(key_for(Dims::new(64, 64, 64), d), candidate(CUBLAS_SGEMM, "ok", crate::bench::Timing::from_samples(vec![1.0]), None));
-            t.record(key_for(Dims::new(64, 64, 64), d), candidate("v", "ok", crate::bench::Timing::from_samples(vec![d]), None));
-            t.record(key_for(Dims::new(64, 64, 64), d), candidate("bad", "wrong", None, Some("x".into())));
-        }
-        let lines = summary_lines(&t);
-        assert_eq!(lines.len(), 3);
-        assert!(lines[2].contains(" 2.000") && lines[2].ends_with(" v"), "{lines:?}");
-        let dir = std::env::temp_dir().join(format!("esmm-report-{}", std::process::id()));
-        let files = report_pictures(&t, &dir, None).unwrap();
-        assert_eq!(files.len(), 4);
-        std::fs::remove_dir_all(&dir).ok();
+        table.record(key.clone(), candidate(CUBLAS_SGEMM, CandidateStatus::Ok, None, t1, None));
+        table.record(key.clone(), candidate("fresh", CandidateStatus::Ok, Some(now(1)), t1, None));
+        table.record(key.clone(), candidate("fresh_pruned", CandidateStatus::Pruned, Some(now(2)), t1, None));
+        table.record(key.clone(), candidate("edited", CandidateStatus::Ok, Some(now(3)), t1, None));
+        table.record(key.clone(), candidate("old_nvcc", CandidateStatus::Ok, Some(Fingerprint::new(4, "12.8")), t1, None));
+        table.record(key.clone(), candidate("v1", CandidateStatus::Ok, None, t1, None));
+        table.record(key.clone(), candidate("crashed", CandidateStatus::LaunchFailed, Some(now(6)), None, Some("x".into())));
+        let fps: HashMap<String, Fingerprint> =
+            [("fresh", 1), ("fresh_pruned", 2), ("edited", 33), ("old_nvcc", 4), ("v1", 5), ("crashed", 6), ("new", 7)].into_iter().map(|(n, h)| (n.to_string(), now(h))).collect();
+        let names: Vec<String> = fps.keys().cloned().collect();
+        let (current, stale) = current_under(&table, &key, &fps, &names);
+        let mut cur: Vec<&str> = current.iter().map(String::as_str).collect();
+        cur.sort();
+        assert_eq!(cur, [CUBLAS_SGEMM, "fresh", "fresh_pruned"]);
+        assert_eq!(stale, 4, "edited, old_nvcc, v1 and crashed are measured again");
+        // Another key has nothing current.
+        let other = family::key(Dims::new(64, 64, 128), 0.5);
+        assert!(current_under(&table, &other, &fps, &names).0.is_empty());
+    }
+
+    #[test]
+    fn compile_failures_are_recorded_with_what_failed() {
+        let compiled = Compiled {
+            ok: Vec::new(),
+            failed: vec![
+                crate::compile::Failed { name: "a".into(), why: "nvcc: error".into(), source_hash: Some(9) },
+                crate::compile::Failed { name: "b".into(), why: "b is invalid: x".into(), source_hash: None },
+            ],
+        };
+        let r = failure_records(&compiled, "13.0");
+        assert_eq!((r[0].status, r[0].fingerprint.clone()), (CandidateStatus::LaunchFailed, Some(Fingerprint::new(9, "13.0"))));
+        assert!(r[0].detail.as_deref().unwrap().starts_with("did not compile"));
+        assert_eq!((r[1].status, r[1].fingerprint.clone()), (CandidateStatus::Invalid, None));
     }
 }

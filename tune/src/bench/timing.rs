@@ -1,21 +1,15 @@
 //! GPU timing primitives shared by `esmm-tune bench` and `esmm-tune sweep`: device-resident
-//! problems (with input rotation when they fit in L2), event-timed runs, and correctness checks.
+//! problems (with input rotation when they fit in L2), event-timed runs, wall-clock host timing
+//! of enqueues, and correctness checks.
 
+use crate::{msg, Result};
 use esmm::cudarc::driver::sys::{CUdevice_attribute, CUevent_flags};
 use esmm::cudarc::driver::{CudaSlice, CudaStream};
-use esmm::gpu::{BlasMath, Esmm, MatmulOptions, PreparedB};
 use esmm::reference::{gemm_f64, rel_frobenius_error};
 use esmm::workload::Workload;
-use esmm::{Activation, Dims};
+use esmm::{Activation, BaselineMath, Dims, Esmm, MatmulOptions, PreparedB};
 use std::sync::Arc;
-
-/// Error type of the tuner: a message for the user.
-pub type Result<T> = std::result::Result<T, String>;
-
-/// Converts any displayable error into the tuner's message type.
-pub fn msg<E: std::fmt::Display>(context: &str) -> impl FnOnce(E) -> String + '_ {
-    move |e| format!("{context}: {e}")
-}
+use std::time::Instant;
 
 /// Summary of repeated timings.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -112,6 +106,23 @@ impl DeviceProblem {
         esmm.matmul(stream, &self.a[i], &self.b[i], &mut self.c, self.dims, opts).map_err(|e| e.to_string())
     }
 
+    /// What default dispatch (through the problem's layer, with the prepared B of copy 0 when
+    /// `use_prepared`) would run now: [`Esmm::planned`], the plan lookup alone.
+    pub fn planned(&self, esmm: &Esmm, use_prepared: bool) -> Result<&'static str> {
+        let opts = MatmulOptions { prepared_b: if use_prepared { self.prepared.first() } else { None }, layer: Some(&self.layer), ..Default::default() };
+        esmm.planned(self.dims, &opts).map_err(|e| e.to_string())
+    }
+
+    /// Enqueues what default dispatch chose, directly: cuBLAS SGEMM for [`esmm::CUBLAS`], else
+    /// the variant by name (no layer, no plan lookup).
+    pub fn run_direct(&mut self, esmm: &Esmm, stream: &Arc<CudaStream>, chosen: &str, use_prepared: bool) -> Result<()> {
+        if chosen == esmm::CUBLAS {
+            self.run_cublas(esmm, stream, BaselineMath::Fp32)
+        } else {
+            self.run(esmm, stream, Some(chosen), Activation::None, use_prepared).map(|_| ())
+        }
+    }
+
     /// Times each launched stage of `variant` separately (pattern kernels and GEMM of separate
     /// variants): median over `reps` calls, in launch order.
     pub fn time_stages(&mut self, esmm: &Esmm, stream: &Arc<CudaStream>, variant: &str, prepared: bool, reps: u32) -> Result<Vec<(esmm_spec::Stage, Timing)>> {
@@ -146,7 +157,7 @@ impl DeviceProblem {
     }
 
     /// Runs cuBLAS SGEMM on the next input copy.
-    pub fn run_cublas(&mut self, esmm: &Esmm, stream: &Arc<CudaStream>, math: BlasMath) -> Result<()> {
+    pub fn run_cublas(&mut self, esmm: &Esmm, stream: &Arc<CudaStream>, math: BaselineMath) -> Result<()> {
         let i = self.next_copy();
         esmm.cublas_sgemm(stream, &self.a[i], &self.b[i], &mut self.c, self.dims, math).map_err(|e| e.to_string())
     }
@@ -174,7 +185,7 @@ impl DeviceProblem {
                 return Err("GPU-reference checks support activation none only".into());
             }
             self.next = 0;
-            self.run_cublas(esmm, stream, BlasMath::Fp32)?;
+            self.run_cublas(esmm, stream, BaselineMath::Fp32)?;
             stream.clone_dtoh(&self.c).map_err(msg("downloading C"))?.into_iter().map(f64::from).collect()
         };
         self.next = 0;
@@ -189,7 +200,12 @@ pub fn time_runs(stream: &Arc<CudaStream>, reps: u32, f: impl FnMut() -> Result<
 }
 
 /// [`time_runs`] with `warmup` untimed runs first.
-pub fn time_runs_after(stream: &Arc<CudaStream>, warmup: u32, reps: u32, mut f: impl FnMut() -> Result<()>) -> Result<Timing> {
+pub fn time_runs_after(stream: &Arc<CudaStream>, warmup: u32, reps: u32, f: impl FnMut() -> Result<()>) -> Result<Timing> {
+    Timing::from_samples(sample_runs(stream, warmup, reps, f)?).ok_or_else(|| "no timing samples".to_string())
+}
+
+/// Event-timed milliseconds of `reps` runs of `f` after `warmup` untimed ones.
+pub fn sample_runs(stream: &Arc<CudaStream>, warmup: u32, reps: u32, mut f: impl FnMut() -> Result<()>) -> Result<Vec<f64>> {
     let ctx = stream.context();
     for _ in 0..warmup {
         f()?;
@@ -204,11 +220,61 @@ pub fn time_runs_after(stream: &Arc<CudaStream>, warmup: u32, reps: u32, mut f: 
         end.record(stream).map_err(msg("recording an event"))?;
         events.push((start, end));
     }
-    let samples = events
-        .iter()
-        .map(|(s, e)| s.elapsed_ms(e).map(f64::from).map_err(msg("reading an event")))
-        .collect::<Result<Vec<f64>>>()?;
-    Timing::from_samples(samples).ok_or_else(|| "no timing samples".to_string())
+    events.iter().map(|(s, e)| s.elapsed_ms(e).map(f64::from).map_err(msg("reading an event"))).collect()
+}
+
+/// GPU times of two ways of doing the same work (`f(0)` and `f(1)`), measured alternately
+/// (`rounds` blocks of `reps` event-timed runs each, after 3 warm-up runs per block) so that
+/// clock and thermal drift affect both alike.
+pub fn time_alternating(stream: &Arc<CudaStream>, rounds: u32, reps: u32, mut f: impl FnMut(usize) -> Result<()>) -> Result<(Timing, Timing)> {
+    let (mut s0, mut s1) = (Vec::new(), Vec::new());
+    for _ in 0..rounds.max(1) {
+        s0.extend(sample_runs(stream, 3, reps, || f(0))?);
+        s1.extend(sample_runs(stream, 3, reps, || f(1))?);
+    }
+    let t = |v| Timing::from_samples(v).ok_or_else(|| "no timing samples".to_string());
+    Ok((t(s0)?, t(s1)?))
+}
+
+/// Host wall-clock microseconds per call of enqueuing work, for `ways` ways of doing it
+/// (`f(0)`, `f(1)`, ...): `batches` batches of `calls` calls per way, alternating between the
+/// ways, each batch timed from its first call to the return of its last. The stream is
+/// synchronized only between batches, outside the timing, so enqueues do not wait for the GPU
+/// (keep `calls` × launches per call well below the launch queue's depth, ~1000). Returns the
+/// median per-call time of each way.
+pub fn host_us_per_call(stream: &Arc<CudaStream>, batches: u32, calls: u32, ways: usize, mut f: impl FnMut(usize) -> Result<()>) -> Result<Vec<f64>> {
+    let mut per: Vec<Vec<f64>> = vec![Vec::new(); ways];
+    for _ in 0..batches.max(1) {
+        for (way, samples) in per.iter_mut().enumerate() {
+            stream.synchronize().map_err(msg("synchronizing"))?;
+            let start = Instant::now();
+            for _ in 0..calls.max(1) {
+                f(way)?;
+            }
+            samples.push(start.elapsed().as_secs_f64() * 1e6 / f64::from(calls.max(1)));
+        }
+    }
+    stream.synchronize().map_err(msg("synchronizing"))?;
+    Ok(per.into_iter().map(median).collect())
+}
+
+/// Host wall-clock microseconds per call of `f` (no GPU work expected): the median over
+/// `batches` of the mean of `calls` calls.
+pub fn host_us_per_call_cpu(batches: u32, calls: u32, mut f: impl FnMut() -> Result<()>) -> Result<f64> {
+    let mut samples = Vec::new();
+    for _ in 0..batches.max(1) {
+        let start = Instant::now();
+        for _ in 0..calls.max(1) {
+            f()?;
+        }
+        samples.push(start.elapsed().as_secs_f64() * 1e6 / f64::from(calls.max(1)));
+    }
+    Ok(median(samples))
+}
+
+/// The median of finite samples (NaN when there are none).
+pub fn median(v: Vec<f64>) -> f64 {
+    Timing::from_samples(v).map_or(f64::NAN, |t| t.median_ms)
 }
 
 /// Picks a repetition count that keeps one measurement near `budget_ms`, between
@@ -233,6 +299,21 @@ mod tests {
         assert_eq!(t.p20_ms, 3.0);
         assert_eq!(t.p80_ms, 8.0);
         assert!(Timing::from_samples(vec![f64::NAN]).is_none());
+        assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
+        assert!(median(vec![]).is_nan());
+    }
+
+    #[test]
+    fn host_timing_of_cpu_work_is_positive() {
+        let mut n = 0u64;
+        let us = host_us_per_call_cpu(3, 100, || {
+            n = std::hint::black_box(n + 1);
+            Ok(())
+        })
+        .unwrap();
+        assert!(us.is_finite() && us >= 0.0);
+        assert_eq!(n, 300);
+        assert!(host_us_per_call_cpu(1, 1, || Err("x".into())).is_err());
     }
 
     #[test]

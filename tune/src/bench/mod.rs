@@ -1,0 +1,228 @@
+//! `esmm-tune bench` and `esmm-tune figures`: the benchmark experiments, their common CSV
+//! ([`row`]), the printed tables and the charts drawn from the CSVs ([`charts`]).
+//!
+//! - [`timing`]: device-resident problems, event timing, host wall-clock timing;
+//! - [`esmm`]: the esmm family's experiments (density, overhead, fusion, amortization, scaling);
+//! - [`dispatch`]: the cost of default dispatch (host µs per call, GPU time vs cuBLAS).
+
+pub mod charts;
+pub mod dispatch;
+pub mod esmm;
+pub mod row;
+pub mod timing;
+
+use crate::{msg, Result};
+use ::esmm::workload::{realistic_activations, ActivationsConfig, Workload};
+use ::esmm::{Activation, Dims, Esmm};
+use row::Row;
+use std::path::{Path, PathBuf};
+
+/// The experiments (the first five named after the seed's figures), in the order `all` runs them.
+pub const EXPERIMENTS: [&str; 6] = ["density", "overhead", "fusion", "amortization", "scaling", "dispatch"];
+
+/// Densities of the ESMM table.
+pub const DENSITIES: [f64; 6] = [1.0, 0.875, 0.75, 0.5, 0.25, 0.125];
+
+/// Arguments of `esmm-tune bench`.
+#[derive(clap::Args, Clone, Debug)]
+pub struct BenchArgs {
+    /// Experiments to run: density, overhead, fusion, amortization, scaling, dispatch, or all.
+    #[arg(long, default_value = "density", value_delimiter = ',')]
+    pub experiment: Vec<String>,
+    /// Shape of the density/fusion experiments, MxNxK (also N and K of amortization).
+    #[arg(long, default_value = "4096x4096x4096", value_parser = crate::parse_shape)]
+    pub shape: Dims,
+    /// Densities of A and B to sweep.
+    #[arg(long, value_delimiter = ',', default_values_t = DENSITIES.to_vec())]
+    pub densities: Vec<f64>,
+    /// Pin the density of A (B still follows --densities unless --density-b is given).
+    #[arg(long)]
+    pub density_a: Option<f64>,
+    /// Pin the density of B.
+    #[arg(long)]
+    pub density_b: Option<f64>,
+    /// How A is generated.
+    #[arg(long, value_enum, default_value = "blockwise")]
+    pub workload: WorkloadKind,
+    /// Variants: default (dispatcher's choice), default+prepared (prepared B), presets (k10..k30) or full names.
+    #[arg(long, value_delimiter = ',', default_value = "default,default+prepared,k10,k17,k20,k21,k25,k28,k30")]
+    pub variants: Vec<String>,
+    /// Check every variant against a reference before timing it (f64 CPU for small shapes, cuBLAS otherwise).
+    #[arg(long)]
+    pub check: bool,
+    /// Most timed repetitions per measurement (median reported; at least 5).
+    #[arg(long, default_value_t = 30)]
+    pub reps: u32,
+    /// RNG seed of the workload.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Output directory for CSVs and charts.
+    #[arg(long, default_value = "bench/results/latest")]
+    pub out: PathBuf,
+    /// GPU ordinal.
+    #[arg(long, default_value_t = 0)]
+    pub device: usize,
+}
+
+/// How A is generated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum WorkloadKind {
+    /// The seed's blockwise workload (64-row stripes of A, 32-column stripes of B).
+    Blockwise,
+    /// A = ReLU(X·W − t) of a random GEMM, tokens grouped by cluster (a fixed permutation); B blockwise.
+    Relu,
+    /// A = ReLU²(X·W − t), tokens grouped by cluster; B blockwise.
+    Relu2,
+}
+
+/// Settings shared by the experiments.
+#[derive(Clone, Debug)]
+pub struct BenchConfig {
+    /// Shape of the density / fusion experiments.
+    pub dims: Dims,
+    /// Densities to sweep (both operands) unless `density_a`/`density_b` pin one.
+    pub densities: Vec<f64>,
+    /// Fixed A density (overrides the sweep for A).
+    pub density_a: Option<f64>,
+    /// Fixed B density (overrides the sweep for B).
+    pub density_b: Option<f64>,
+    /// How A is generated.
+    pub workload: WorkloadKind,
+    /// Variants to time: `default` (default dispatch), `default+prepared` (with a prepared B),
+    /// a preset (`k25`) or a full variant name.
+    pub variants: Vec<String>,
+    /// Verify every variant against a reference before timing it.
+    pub check: bool,
+    /// Most timed repetitions per measurement (at least 5 are taken).
+    pub reps: u32,
+    /// RNG seed.
+    pub seed: u64,
+}
+
+impl BenchConfig {
+    /// The (A, B) densities of a sweep point `d`, honouring `--density-a` / `--density-b`.
+    pub fn pair(&self, d: f64) -> (f64, f64) {
+        (self.density_a.unwrap_or(d), self.density_b.unwrap_or(d))
+    }
+}
+
+/// Builds the host problem for one density pair.
+pub fn make_workload(cfg: &BenchConfig, d: Dims, density_a: f64, density_b: f64, seed: u64) -> Workload {
+    let mut w = Workload::blockwise(d.m, d.n, d.k, density_a, density_b, seed);
+    if cfg.workload != WorkloadKind::Blockwise {
+        w.a = realistic_activations(&ActivationsConfig {
+            m: d.m,
+            k: d.k,
+            hidden: 64,
+            clusters: 16,
+            density: density_a,
+            activation: if cfg.workload == WorkloadKind::Relu2 { Activation::Relu2 } else { Activation::Relu },
+            group_tokens: true,
+            seed: seed ^ 0xa5a5,
+        });
+    }
+    w
+}
+
+/// The experiments named by `--experiment` (`all` expands), or an error naming the unknown one.
+pub fn experiments(requested: &[String]) -> Result<Vec<String>> {
+    if requested.iter().any(|e| e == "all") {
+        return Ok(EXPERIMENTS.iter().map(|s| s.to_string()).collect());
+    }
+    for e in requested {
+        if !EXPERIMENTS.contains(&e.as_str()) {
+            return Err(format!("unknown experiment {e:?}; known: {}, all", EXPERIMENTS.join(", ")));
+        }
+    }
+    Ok(requested.to_vec())
+}
+
+/// Runs one experiment on the GPU, printing its table; returns its rows.
+pub fn run_experiment(esmm: &Esmm, cfg: &BenchConfig, experiment: &str) -> Result<Vec<Row>> {
+    let stream = esmm.context().new_stream().map_err(msg("creating a stream"))?;
+    // Timing loops use one stream; cudarc's per-use event tracking would only add overhead.
+    // SAFETY: every buffer of the bench is used on this one stream only.
+    unsafe { esmm.context().disable_event_tracking() };
+    match experiment {
+        "dispatch" => dispatch::run(esmm, &stream, cfg),
+        other => self::esmm::run(esmm, &stream, cfg, other),
+    }
+}
+
+/// `esmm-tune bench`.
+pub fn run(args: BenchArgs) -> Result<()> {
+    let experiments = experiments(&args.experiment)?;
+    if args.densities.iter().chain(&args.density_a).chain(&args.density_b).any(|d| !(0.0..=1.0).contains(d)) {
+        return Err("densities must lie in [0, 1]".into());
+    }
+    let esmm = crate::open_gpu(args.device)?;
+    let cfg = BenchConfig {
+        dims: args.shape,
+        densities: args.densities,
+        density_a: args.density_a,
+        density_b: args.density_b,
+        workload: args.workload,
+        variants: args.variants,
+        check: args.check,
+        reps: args.reps,
+        seed: args.seed,
+    };
+    let out = &args.out;
+    for e in &experiments {
+        let rows = run_experiment(&esmm, &cfg, e)?;
+        let csv = row::write_csv(out, e, &rows)?;
+        eprintln!("wrote {}", csv.display());
+        match charts::draw(out, e, &rows) {
+            Ok(files) => files.iter().for_each(|f| eprintln!("wrote {}", f.display())),
+            Err(err) => eprintln!("warning: charts for {e} not drawn ({err}); run `esmm-tune figures --from {}` elsewhere", out.display()),
+        }
+    }
+    Ok(())
+}
+
+/// `esmm-tune figures`: redraws the charts of every `<experiment>.csv` in `from`.
+pub fn figures(from: &Path) -> Result<()> {
+    let mut any = false;
+    for e in EXPERIMENTS {
+        let csv = from.join(format!("{e}.csv"));
+        if !csv.exists() {
+            continue;
+        }
+        any = true;
+        let rows = row::read_csv(&csv)?;
+        for f in charts::draw(from, e, &rows)? {
+            eprintln!("wrote {}", f.display());
+        }
+    }
+    if any {
+        Ok(())
+    } else {
+        Err(format!("no <experiment>.csv in {}", from.display()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn experiment_names_expand_and_are_checked() {
+        assert_eq!(experiments(&["all".into()]).unwrap().len(), EXPERIMENTS.len());
+        assert_eq!(experiments(&["dispatch".into()]).unwrap(), vec!["dispatch".to_string()]);
+        assert!(experiments(&["density".into(), "nope".into()]).unwrap_err().contains("unknown experiment \"nope\""));
+    }
+
+    #[test]
+    fn figures_redraw_from_a_written_csv() {
+        let dir = std::env::temp_dir().join(format!("esmm-figures-{}", std::process::id()));
+        let rows: Vec<Row> = [0.5, 1.0]
+            .into_iter()
+            .flat_map(|d| ["cublas_sgemm", "default", "k25"].map(|l| row::sample_row(l, 4096, d, 1.0 + d)))
+            .collect();
+        row::write_csv(&dir, "density", &rows).unwrap();
+        figures(&dir).unwrap();
+        assert!(dir.join("fig1_density.svg").exists());
+        assert!(figures(&dir.join("none")).unwrap_err().contains("no <experiment>.csv"));
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}
