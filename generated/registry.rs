@@ -3125,7 +3125,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: false,
-        source_hash: 0x0841ba54b6563038,
+        source_hash: 0xe111fa6fc5828331,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,

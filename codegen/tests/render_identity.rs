@@ -1,7 +1,9 @@
-//! Byte identity with reference renders: every valid variant of set `all` that has a file in
-//! `$ESMM_RENDERS_BEFORE/all` (default `/tmp/renders-before/all`, written by `esmm-codegen emit
-//! --set all` of an earlier tree) must render to the same body (the file without its two header
-//! lines). Skipped, with a note, when the directory does not exist.
+//! Byte identity with reference renders, for refactors that must not change kernels: every valid
+//! variant of set `all` that has a file in `$ESMM_RENDERS_BEFORE/all` (written by `esmm-codegen
+//! emit --set all --out $ESMM_RENDERS_BEFORE/all` of an earlier tree) must render to the same body
+//! (the file without its two header lines). Skipped, with a note, when the variable is unset.
+//! (The multi-family refactor passed it on all 1233 variants; the NaN/Inf scan of one-sided
+//! variants then changed those 84 bodies on purpose.)
 
 use std::path::PathBuf;
 
@@ -10,7 +12,10 @@ use esmm_codegen::validate;
 
 #[test]
 fn bodies_equal_the_reference_renders() {
-    let root = std::env::var_os("ESMM_RENDERS_BEFORE").map_or_else(|| PathBuf::from("/tmp/renders-before"), PathBuf::from);
+    let Some(root) = std::env::var_os("ESMM_RENDERS_BEFORE").map(PathBuf::from) else {
+        eprintln!("note: ESMM_RENDERS_BEFORE is not set; byte-identity check skipped");
+        return;
+    };
     let dir = root.join("all");
     if !dir.is_dir() {
         eprintln!("note: {} does not exist; byte-identity check skipped", dir.display());

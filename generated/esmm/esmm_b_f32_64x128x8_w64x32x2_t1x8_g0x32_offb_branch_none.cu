@@ -283,6 +283,38 @@ __device__ __forceinline__ void pattern_b_kernel(const float* __restrict__ B, in
     }
 }
 
+// ---- dense-operand scan (scan_dense.cuh) ----------------------------------------------------------
+// A one-sided variant skips by one operand's pattern only, so nothing else reads its dense operand
+// in full; yet an Inf or NaN there must still make the call skip nothing (0 x Inf = NaN). Phase 1
+// of its persistent kernel: every warp of the grid scans words of the dense operand, only noting
+// non-finite values (A in blocks of 64 rows, B 32 columns at a time).
+__device__ __noinline__ void scan_dense_operand(const float* __restrict__ A, const float* __restrict__ B,
+    int M, int N, int K, unsigned* ctrl, unsigned epoch)
+{
+    const int lane = threadIdx.x & 31;
+    const int kw = ceil_div(K, 32);
+    const int warp_id = blockIdx.x * NWARPS + (threadIdx.x >> 5);
+    const int warps = gridDim.x * NWARPS;
+    if constexpr (!A_SPARSE) {
+        const int items = kw * ceil_div(M, 64);
+        for (int it = warp_id; it < items; it += warps) {
+            const int rb = it / kw, w = it - rb * kw;
+            bool nonfinite;
+            scan_a_word(A, K, rb * 64, min(M, rb * 64 + 64), w, nonfinite);
+            if (nonfinite && lane == 0) note_nonfinite(ctrl, epoch);
+        }
+    } else {
+        const int groups = ceil_div(N, 32);
+        const int items = kw * groups;
+        for (int it = warp_id; it < items; it += warps) {
+            const int w = it / groups, g = it - w * groups;
+            bool nonfinite;
+            scan_b_word(B, K, N, w, g * 32, 32, nonfinite);
+            if (nonfinite && lane == 0) note_nonfinite(ctrl, epoch);
+        }
+    }
+}
+
 // ---- grid-wide barrier (grid_barrier.cuh) ---------------------------------------------------------
 // Only a cooperative launch (all CTAs resident) may call it. State: bar[0] = arrivals,
 // bar[1] = generation. The last CTA to arrive resets the count before it bumps the generation,
@@ -1203,8 +1235,9 @@ __device__ __forceinline__ void gemm_kernel(const float* __restrict__ A, const f
     const int tiles_m = ceil_div(M, BM), tiles_n = ceil_div(N, BN);
     const unsigned* pa = a_pat;
     const unsigned* pb = b_pat;
-    if constexpr (PERSISTENT && (EXTRACT_A || EXTRACT_B)) {
+    if constexpr (PERSISTENT && (EXTRACT_A || EXTRACT_B || true)) {
         extract_patterns(A, B, M, N, K, a_pat, b_pat, ctrl, epoch);
+        scan_dense_operand(A, B, M, N, K, ctrl, epoch);
         grid_barrier(ctrl);
     }
     if constexpr (SPARSE) {

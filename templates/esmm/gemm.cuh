@@ -175,8 +175,9 @@ __device__ __forceinline__ void gemm_kernel(const float* __restrict__ A, const f
     const int tiles_m = ceil_div(M, BM), tiles_n = ceil_div(N, BN);
     const unsigned* pa = a_pat;
     const unsigned* pb = b_pat;
-    if constexpr (PERSISTENT && (EXTRACT_A || EXTRACT_B)) {
-        extract_patterns(A, B, M, N, K, a_pat, b_pat, ctrl, epoch);
+    if constexpr (PERSISTENT && (EXTRACT_A || EXTRACT_B{% if scan_dense %} || true{% endif %})) {
+        extract_patterns(A, B, M, N, K, a_pat, b_pat, ctrl, epoch);{% if scan_dense %}
+        scan_dense_operand(A, B, M, N, K, ctrl, epoch);{% endif %}
         grid_barrier(ctrl);
     }
     if constexpr (SPARSE) {

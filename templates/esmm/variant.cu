@@ -42,7 +42,9 @@ constexpr unsigned SMEM_BYTES = {{ smem_bytes }}u;   // dynamic shared memory of
 
 {% include "esmm/common.cuh" %}
 
-{% include "esmm/pattern.cuh" %}
+{% include "esmm/pattern.cuh" %}{% if scan_dense %}
+
+{% include "esmm/scan_dense.cuh" %}{% endif %}
 
 {% include "common/grid_barrier.cuh" %}
 

@@ -40,6 +40,8 @@ struct VariantTemplate {
     extract_a: bool,
     extract_b: bool,
     persistent: bool,
+    /// One-sided persistent variant: its grid also scans the dense operand for Inf/NaN.
+    scan_dense: bool,
     branchless: bool,
     activation: u32,
     col_nnz: bool,
@@ -129,6 +131,7 @@ pub fn render(valid: &ValidEsmm) -> Result<String, String> {
         extract_a: sparse && in_kernel && a_sparse,
         extract_b: sparse && spec.preprocess == Preprocess::Fused && b_sparse,
         persistent: persistent(spec),
+        scan_dense: persistent(spec) && !(a_sparse && b_sparse),
         branchless: sparse && spec.skip == SkipStyle::Branchless,
         activation: match spec.activation {
             Activation::None => 0,

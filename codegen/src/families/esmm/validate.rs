@@ -119,6 +119,12 @@ fn check_sparsity(spec: &EsmmSpec, why: &mut Vec<String>) {
     if sp == Sparsity::AOnly && spec.preprocess == Preprocess::OfflineB {
         why.push("an A-only kernel reads no B pattern, so preprocess offb (offline B pattern) makes no sense".into());
     }
+    if matches!(sp, Sparsity::AOnly | Sparsity::BOnly) && spec.preprocess == Preprocess::Separate {
+        why.push(format!(
+            "a one-sided ({}) kernel with separate preprocessing has no kernel that scans its dense operand for Inf/NaN, so it cannot keep the NaN/Inf contract (0 x Inf = NaN); use fused or offb",
+            sp.tag()
+        ));
+    }
 }
 
 /// Every tile dimension must be positive; returns whether they all are.
