@@ -69,13 +69,15 @@ fn run() -> Result<(), String> {
 
     let ccs: Vec<u32> = archs.iter().map(|a| a.compute_capability()).collect();
     write_if_changed(&out_dir.join("kernels.rs"), &kernels_rs(&fatbins, &ccs, ptx_arch, &nvcc_release))?;
-    write_if_changed(&out_dir.join("tuned_tables.rs"), &tuned_tables_rs(&manifest_dir.join("../tune/tables"))?)?;
+    write_if_changed(&out_dir.join("tuned_tables.rs"), &tuned_tables_rs(&manifest_dir.join("../tune/tables"), &out_dir)?)?;
     Ok(())
 }
 
 /// `$OUT_DIR/tuned_tables.rs`: the committed `tune/tables/*.json`, embedded as
-/// `&[(file name, contents)]` (parsed lazily at run time, so a corrupted table never breaks the build).
-fn tuned_tables_rs(dir: &Path) -> Result<String, String> {
+/// `&[(file name, contents)]` with the whitespace outside strings removed (the committed files
+/// are pretty-printed for review; parsed lazily at run time, so a corrupted table never breaks
+/// the build).
+fn tuned_tables_rs(dir: &Path, out_dir: &Path) -> Result<String, String> {
     println!("cargo:rerun-if-changed={}", dir.display());
     let mut files: Vec<PathBuf> = match fs::read_dir(dir) {
         Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "json")).collect(),
@@ -85,12 +87,31 @@ fn tuned_tables_rs(dir: &Path) -> Result<String, String> {
     let mut out = String::from("&[\n");
     for f in &files {
         println!("cargo:rerun-if-changed={}", f.display());
-        let abs = f.canonicalize().map_err(|e| format!("{}: {e}", f.display()))?;
         let name = f.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-        out += &format!("    ({name:?}, include_str!({:?})),\n", abs.display().to_string());
+        let text = fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?;
+        let compact = out_dir.join(format!("table-{name}"));
+        write_if_changed(&compact, &minify_json(&text))?;
+        out += &format!("    ({name:?}, include_str!({:?})),\n", compact.display().to_string());
     }
     out += "]\n";
     Ok(out)
+}
+
+/// JSON text without the whitespace outside strings (any text: invalid JSON stays invalid).
+fn minify_json(text: &str) -> String {
+    let (mut out, mut in_string, mut escaped) = (String::with_capacity(text.len() / 2), false, false);
+    for c in text.chars() {
+        if in_string {
+            in_string = escaped || c != '"';
+            escaped = !escaped && c == '\\';
+        } else if c == '"' {
+            in_string = true;
+        } else if c.is_whitespace() {
+            continue;
+        }
+        out.push(c);
+    }
+    out
 }
 
 fn env(name: &str) -> Result<String, String> {

@@ -2,7 +2,7 @@
 //! baselines, the tuned table and the plan cache. The operations live in [`crate::ops`].
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use cudarc::driver::{CudaContext, CudaStream, DevicePtr, DevicePtrMut, DeviceSlice};
 use esmm_spec::tuned::gpu_slug;
@@ -39,6 +39,8 @@ pub struct Esmm {
     /// This GPU's tuned table, stale measurements removed (see [`crate::dispatch::tuned`]).
     pub(crate) table: Option<TunedTable>,
     pub(crate) plans: PlanCache,
+    /// The pattern-A kernel a dense-path layer probes with (found once).
+    pub(crate) probe_kernel: OnceLock<Option<(Arc<LoadedVariant>, usize)>>,
 }
 
 impl Esmm {
@@ -62,6 +64,7 @@ impl Esmm {
             extra: Mutex::new(HashMap::new()),
             table: loaded.table,
             plans: PlanCache::default(),
+            probe_kernel: OnceLock::new(),
         })
     }
 

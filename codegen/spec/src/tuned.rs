@@ -141,6 +141,16 @@ pub struct TableEntry {
     pub candidates: Vec<Candidate>,
 }
 
+impl TableEntry {
+    /// Its `ok` candidates with a finite time, fastest first.
+    pub fn ranked(&self) -> Vec<&Candidate> {
+        let mut out: Vec<&Candidate> =
+            self.candidates.iter().filter(|c| c.status == CandidateStatus::Ok && c.median_ms.is_some_and(f64::is_finite)).collect();
+        out.sort_by(|a, b| a.median_ms.unwrap_or(f64::INFINITY).total_cmp(&b.median_ms.unwrap_or(f64::INFINITY)));
+        out
+    }
+}
+
 /// A whole tuned table for one GPU.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TunedTable {
@@ -286,6 +296,13 @@ impl TunedTable {
     /// caller uses its heuristic.
     #[allow(clippy::too_many_arguments)]
     pub fn ranked(&self, family: Family, dtype: ElemType, activation: Activation, m: u64, n: u64, k: u64, density: f64) -> Vec<&Candidate> {
+        self.nearest(family, dtype, activation, m, n, k, density).map(TableEntry::ranked).unwrap_or_default()
+    }
+
+    /// The entry [`TunedTable::ranked`] reads: the nearest measured key within
+    /// [`MAX_KEY_DISTANCE`] that has a timed candidate (None: no verdict).
+    #[allow(clippy::too_many_arguments)]
+    pub fn nearest(&self, family: Family, dtype: ElemType, activation: Activation, m: u64, n: u64, k: u64, density: f64) -> Option<&TableEntry> {
         let same_type = |e: &&TableEntry| e.key.family == family && e.key.dtype == dtype;
         let same_act: Vec<&TableEntry> = self.entries.iter().filter(same_type).filter(|e| e.key.activation == activation).collect();
         let pool: Vec<&TableEntry> = if same_act.is_empty() {
@@ -298,21 +315,10 @@ impl TunedTable {
             let l = |a: u64, b: u64| ((a.max(1) as f64).log2() - (b.max(1) as f64).log2()).abs();
             l(key.m, want.0) + l(key.n, want.1) + l(key.k, want.2) + 8.0 * (key.density - want.3).abs()
         };
-        let best = pool
-            .into_iter()
+        pool.into_iter()
             .filter(|e| e.candidates.iter().any(|c| c.status == CandidateStatus::Ok && c.median_ms.is_some()))
             .min_by(|a, b| dist(&a.key).total_cmp(&dist(&b.key)))
-            .filter(|e| dist(&e.key) <= MAX_KEY_DISTANCE);
-        let mut out: Vec<&Candidate> = best
-            .map(|e| {
-                e.candidates
-                    .iter()
-                    .filter(|c| c.status == CandidateStatus::Ok && c.median_ms.map_or(false, f64::is_finite))
-                    .collect()
-            })
-            .unwrap_or_default();
-        out.sort_by(|a, b| a.median_ms.unwrap_or(f64::INFINITY).total_cmp(&b.median_ms.unwrap_or(f64::INFINITY)));
-        out
+            .filter(|e| dist(&e.key) <= MAX_KEY_DISTANCE)
     }
 
     /// Winning variant name of every entry (the fastest `ok` candidate), deduplicated and sorted.

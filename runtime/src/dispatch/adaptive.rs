@@ -192,10 +192,15 @@ pub fn plan(
     let cublas_ok = cublas && req.epilogue.activation == Activation::None && !req.epilogue.col_nnz;
     let mut out = Vec::new();
     let (m, n, k) = (req.dims.m as u64, req.dims.n as u64, req.dims.k as u64);
-    let ranked = match (table, density) {
-        (Some(table), Some(d)) => table.ranked(req.family, req.dtype, req.epilogue.activation, m, n, k, d),
-        _ => Vec::new(),
+    // The nearest measured key decides, except that a problem too small to fill the GPU never
+    // borrows the verdict of a larger measured one (H200: the 512-row winner, a sparse kernel,
+    // ran at 0.52x of cuBLAS at M = 128); smaller or equal measured problems are evidence.
+    let entry = match (table, density) {
+        (Some(table), Some(d)) => table.nearest(req.family, req.dtype, req.epilogue.activation, m, n, k, d),
+        _ => None,
     };
+    let entry = entry.filter(|e| !is_small(m, n) || e.key.m.saturating_mul(e.key.n) <= m.saturating_mul(n));
+    let ranked = entry.map(|e| e.ranked()).unwrap_or_default();
     if !ranked.is_empty() {
         for c in ranked {
             if c.variant == CUBLAS_SGEMM {
@@ -297,6 +302,15 @@ mod tests {
         assert_eq!(plan(Some(&t), &small, Some(0.5), true, &none)[0], Plan::Cublas);
         let mid = Request { dims: Dims::new(512, 4096, 4096), ..req(Activation::None, false) };
         assert_ne!(plan(None, &mid, Some(0.5), true, &none)[0], Plan::Cublas);
+        // A small problem never borrows a larger measured key's sparse verdict ...
+        let mut t512 = t.clone();
+        for e in &mut t512.entries {
+            e.key.m = 512;
+        }
+        let m128 = Request { dims: Dims::new(128, 4096, 4096), ..req(Activation::None, false) };
+        assert_eq!(plan(Some(&t512), &m128, Some(0.5), true, &none)[0], Plan::Cublas);
+        // ... but a large one does (512 rows fill the GPU: 128 tiles).
+        assert_eq!(plan(Some(&t512), &mid, Some(0.5), true, &none)[0], Plan::Variant(sparse));
     }
 
     #[test]

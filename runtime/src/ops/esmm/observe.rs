@@ -37,7 +37,8 @@ impl Esmm {
     /// Dense path: extracts the A pattern (64-row granularity) with a generated pattern-A kernel
     /// so the layer can notice sparse activations; skipped when no such kernel is compiled.
     pub(crate) fn probe_a_density(&self, stream: &Arc<CudaStream>, a_ptr: u64, dims: Dims, state: &mut LayerState) -> Result<()> {
-        let Some((v, i)) = self.stage_kernel(Stage::PatternA, GridRule::PatternA { rows: 64 }) else {
+        let probe = self.probe_kernel.get_or_init(|| self.stage_kernel(Stage::PatternA, GridRule::PatternA { rows: 64 }));
+        let Some((v, i)) = probe.clone() else {
             return Ok(());
         };
         let Dims { m, k, .. } = dims;
