@@ -21,14 +21,19 @@ use super::tuned::{TunedTable, CUBLAS_SGEMM};
 use esmm_spec::{Activation, KernelSpec, RegistryEntry};
 use std::sync::Mutex;
 
-/// A layer observes its A density on call 1 and then once every this many calls on the sparse
-/// path (a pattern readback).
+/// A layer observes its densities on call 1 and then at least once every this many calls while
+/// they move or after the path changed (a pattern readback on the sparse path, a pattern-A probe
+/// on the dense path).
 pub const PROBE_EVERY: u64 = 8;
 
-/// On the dense path the probe interval doubles after each probe (a pattern-A kernel, a copy
-/// and an event: a few µs of host time) up to this many calls, so a layer that stays dense
-/// pays almost nothing; running a sparse kernel resets it to [`PROBE_EVERY`].
-pub const PROBE_EVERY_DENSE_MAX: u64 = 256;
+/// While observations stay in the same density bucket the interval doubles after each one (a
+/// readback or probe costs a copy and an event, a few µs of host time) up to this many calls,
+/// so a steady layer pays almost nothing per call; a bucket change or a switch between the
+/// sparse and the dense path resets it to [`PROBE_EVERY`].
+pub const PROBE_EVERY_MAX: u64 = 256;
+
+/// Finished readbacks are looked for on every this many calls (an event query each).
+pub const POLL_EVERY: u64 = 4;
 
 /// Without a tuned table, at or above this estimated density the dense path runs (on the H200
 /// the default sparse kernels beat cuBLAS at 50% density and lose at 75%, docs/KERNELS.md).
@@ -90,6 +95,10 @@ pub(crate) struct LayerState {
     pub(crate) next_probe: u64,
     /// Calls between observations on the current path.
     pub(crate) interval: u64,
+    /// Whether the last call ran the dense path.
+    pub(crate) last_dense: bool,
+    /// Whether the last observation landed in the same density bucket as the one before.
+    pub(crate) stable: bool,
     /// Pinned host memory each pattern is copied into (reused; grown when needed).
     pub(crate) host: [Option<cudarc::driver::PinnedHostSlice<u32>>; 2],
     /// Readbacks in flight.
@@ -127,21 +136,48 @@ impl Layer {
 }
 
 impl LayerState {
-    /// Counts the call; whether it should observe densities: call 1, then every
-    /// [`PROBE_EVERY`] calls on the sparse path, and at doubling intervals (up to
-    /// [`PROBE_EVERY_DENSE_MAX`]) on the dense path.
+    /// A copy of the probe counters (tests).
+    #[cfg(test)]
+    fn clone_counters(&self) -> LayerState {
+        LayerState { calls: self.calls, next_probe: self.next_probe, interval: self.interval, last_dense: self.last_dense, stable: self.stable, ..Default::default() }
+    }
+
+    /// Counts the call; whether it should observe densities: call 1, within [`PROBE_EVERY`]
+    /// calls of a switch between the sparse and the dense path, then at intervals that double
+    /// (up to [`PROBE_EVERY_MAX`]) while observations stay in one density bucket and fall back to
+    /// [`PROBE_EVERY`] when they move.
     pub(crate) fn count_call(&mut self, dense_path: bool) -> bool {
         self.calls += 1;
-        if !dense_path {
+        if dense_path != self.last_dense {
+            self.last_dense = dense_path;
             self.interval = PROBE_EVERY;
             self.next_probe = self.next_probe.min(self.calls + PROBE_EVERY - 1);
         }
         if self.calls < self.next_probe {
             return false;
         }
-        self.interval = if dense_path { (self.interval * 2).clamp(PROBE_EVERY, PROBE_EVERY_DENSE_MAX) } else { PROBE_EVERY };
+        self.interval = if self.stable { (self.interval * 2).clamp(PROBE_EVERY, PROBE_EVERY_MAX) } else { PROBE_EVERY };
         self.next_probe = self.calls + self.interval;
         true
+    }
+
+    /// [`LayerState::poll`] on every [`POLL_EVERY`]th call (the hot path's version).
+    pub(crate) fn poll_if_due(&mut self) {
+        if self.calls % POLL_EVERY == 0 {
+            self.poll();
+        }
+    }
+
+    /// Records an observation of operand `i` and whether it stayed in its density bucket.
+    pub(crate) fn observe(&mut self, i: usize, density: f64) {
+        let bucket = esmm_spec::tuned::density_bucket;
+        self.stable = self.observed[i].is_some_and(|old| bucket(old) == bucket(density));
+        self.observed[i] = Some(density);
+        if !self.stable {
+            // It moved: look again soon, whatever interval was in force.
+            self.interval = PROBE_EVERY;
+            self.next_probe = self.next_probe.min(self.calls + PROBE_EVERY);
+        }
     }
 
     /// Folds finished readbacks into `observed` (never waits).
@@ -155,7 +191,7 @@ impl LayerState {
             if let Some(Ok(words)) = self.host[i].as_ref().map(|h| h.as_slice()) {
                 let set: u64 = words.iter().take(p.words).map(|w| u64::from(w.count_ones())).sum();
                 if p.bits > 0 {
-                    self.observed[i] = Some((set as f64 / p.bits as f64).clamp(0.0, 1.0));
+                    self.observe(i, (set as f64 / p.bits as f64).clamp(0.0, 1.0));
                 }
             }
         }
@@ -327,15 +363,29 @@ mod probe_tests {
     use super::*;
 
     #[test]
-    fn probes_back_off_on_the_dense_path_and_reset_on_the_sparse_path() {
+    fn probes_back_off_while_steady_and_reset_on_change() {
         let mut s = LayerState::default();
-        let probes = |s: &mut LayerState, dense: bool, calls: u64| (0..calls).filter(|_| s.count_call(dense)).count();
-        // Sparse path: call 1, then every PROBE_EVERY calls.
-        assert_eq!(probes(&mut s, false, 17), 3);
-        // Dense path: intervals 16, 32, 64, 128, 256, 256, ...: few probes over 2000 calls.
-        let dense = probes(&mut s, true, 2000);
-        assert!((8..=14).contains(&dense), "{dense}");
-        // Back on the sparse path the interval resets at once.
-        assert_eq!(probes(&mut s, false, 16), 2);
+        // Each observation lands before the next call (as a finished readback would);
+        // `density(j)` is what the j-th observation of the run sees.
+        let run = |s: &mut LayerState, dense: bool, calls: u64, density: &dyn Fn(usize) -> f64| {
+            let mut seen = 0;
+            for _ in 0..calls {
+                if s.count_call(dense) {
+                    s.observe(0, density(seen));
+                    seen += 1;
+                }
+            }
+            seen
+        };
+        // Steady sparse layer: call 1, then intervals 8, 16, 32, ... 256: few observations.
+        let steady = run(&mut s, false, 2000, &|_| 0.25);
+        assert!((8..=14).contains(&steady), "{steady}");
+        // A density that moves between buckets at every observation: one every PROBE_EVERY calls
+        // (after the steady interval in force runs out).
+        let moving = run(&mut s, false, 1024, &|j| if j % 2 == 0 { 0.5 } else { 0.125 });
+        assert!(moving >= (1024 - 256) / PROBE_EVERY as usize, "{moving}");
+        // A switch to the dense path observes within PROBE_EVERY calls.
+        let mut t = s.clone_counters();
+        assert_eq!((0..PROBE_EVERY).filter(|_| t.count_call(true)).count(), 1);
     }
 }

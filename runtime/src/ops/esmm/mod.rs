@@ -77,7 +77,7 @@ impl Esmm {
     /// the layer observed (polled, never waited for).
     fn density_key(layer: Option<&mut crate::dispatch::adaptive::LayerState>, prepared_b: Option<&PreparedB>) -> Option<u8> {
         let observed = layer.map_or([None, None], |s| {
-            s.poll();
+            s.poll_if_due();
             s.observed
         });
         let density_b = prepared_b.map(PreparedB::density).or(observed[Operand::B as usize]);
