@@ -9,7 +9,7 @@
 //! - `plan_us`: host µs per call of [`esmm::Esmm::planned`] alone (the plan lookup);
 //! - `dispatch_us`: host µs per enqueue of the full default-dispatch `matmul`;
 //! - `direct_us`: host µs per enqueue of what it chose, directly (`cublas_sgemm`, or the
-//!   variant by name); `overhead_us = dispatch_us − direct_us`;
+//!   variant by name); `overhead_us` = the median over alternating rounds of (dispatch − direct);
 //! - `median_ms`: GPU time (CUDA events) of default dispatch; `baseline_ms`: cuBLAS SGEMM in the
 //!   same process, measured alternately with it; `ratio = baseline_ms / median_ms`.
 //!
@@ -46,7 +46,7 @@ const PLAN_BATCHES: u32 = 9;
 const PLAN_CALLS: u32 = 2000;
 /// Enqueue timing: batches × calls per way (≤ ~3 launches a call stays far below the launch
 /// queue's depth, so enqueues never wait for the GPU).
-const HOST_BATCHES: u32 = 15;
+const HOST_BATCHES: u32 = 41;
 const HOST_CALLS: u32 = 100;
 
 /// Host-side costs of one shape, µs per call.
@@ -58,13 +58,15 @@ pub struct HostCost {
     pub dispatch_us: f64,
     /// Enqueue of the chosen kernel (or cuBLAS) directly.
     pub direct_us: f64,
+    /// Median over rounds of the paired difference dispatch − direct.
+    pub overhead_us: f64,
 }
 
 /// The CSV row of one shape: common columns (label `default+prepared`, baseline
 /// `cublas_sgemm`), then [`COLUMNS`], then `p20_ms, p80_ms, rel_err`.
 pub fn dispatch_row(ctx: &RowContext, ran: &str, default: Timing, host: HostCost, rel_err: f64) -> Row {
     let mut r = ctx.row(LABEL, ran, default.median_ms);
-    let own = [host.plan_us, host.dispatch_us, host.direct_us, host.dispatch_us - host.direct_us].map(|v| fmt_num(v, 3));
+    let own = [host.plan_us, host.dispatch_us, host.direct_us, host.overhead_us].map(|v| fmt_num(v, 3));
     for (column, value) in COLUMNS.iter().zip(own.into_iter().chain([ran.to_string()])) {
         r.set(column, value);
     }
@@ -145,7 +147,7 @@ fn measure(esmm: &Esmm, stream: &Arc<CudaStream>, cfg: &BenchConfig, p: &mut Dev
     let ran = settle(esmm, stream, p)?;
     let plan_us = host_us_per_call_cpu(PLAN_BATCHES, PLAN_CALLS, || p.planned(esmm, true).map(|_| ()))?;
     let mut last = ran;
-    let host = host_us_per_call(stream, HOST_BATCHES, HOST_CALLS, 2, |way| match way {
+    let (host, overhead_us) = host_us_per_call(stream, HOST_BATCHES, HOST_CALLS, 2, |way| match way {
         0 => {
             last = p.run(esmm, stream, None, Activation::None, true)?.unwrap_or("none");
             Ok(())
@@ -170,7 +172,7 @@ fn measure(esmm: &Esmm, stream: &Arc<CudaStream>, cfg: &BenchConfig, p: &mut Dev
         baseline: SGEMM.label().into(),
         baseline_ms: cublas.median_ms,
     };
-    let host = HostCost { plan_us, dispatch_us: host[0], direct_us: host[1] };
+    let host = HostCost { plan_us, dispatch_us: host[0], direct_us: host[1], overhead_us };
     Ok(dispatch_row(&ctx, ran, default, host, rel_err))
 }
 
@@ -214,8 +216,8 @@ mod tests {
     #[test]
     fn dispatch_rows_have_the_common_columns_then_their_own() {
         let t = Timing { median_ms: 0.1, p20_ms: 0.09, p80_ms: 0.11, samples: 60 };
-        let host = HostCost { plan_us: 0.12, dispatch_us: 3.4, direct_us: 2.9 };
-        let rows = vec![dispatch_row(&ctx(1), esmm::CUBLAS, t, host, f64::NAN), dispatch_row(&ctx(128), "esmm_ab_f32_x_offb_branch_none", t, HostCost { dispatch_us: 5.0, ..host }, 1e-7)];
+        let host = HostCost { plan_us: 0.12, dispatch_us: 3.4, direct_us: 2.9, overhead_us: 0.5 };
+        let rows = vec![dispatch_row(&ctx(1), esmm::CUBLAS, t, host, f64::NAN), dispatch_row(&ctx(128), "esmm_ab_f32_x_offb_branch_none", t, HostCost { dispatch_us: 5.0, overhead_us: 2.1, ..host }, 1e-7)];
         let text = to_csv(&rows);
         let header = text.lines().next().unwrap();
         let want = COMMON_COLUMNS.iter().chain(&COLUMNS).copied().collect::<Vec<_>>().join(",");

@@ -240,22 +240,26 @@ pub fn time_alternating(stream: &Arc<CudaStream>, rounds: u32, reps: u32, mut f:
 /// (`f(0)`, `f(1)`, ...): `batches` batches of `calls` calls per way, alternating between the
 /// ways, each batch timed from its first call to the return of its last. The stream is
 /// synchronized only between batches, outside the timing, so enqueues do not wait for the GPU
-/// (keep `calls` × launches per call well below the launch queue's depth, ~1000). Returns the
-/// median per-call time of each way.
-pub fn host_us_per_call(stream: &Arc<CudaStream>, batches: u32, calls: u32, ways: usize, mut f: impl FnMut(usize) -> Result<()>) -> Result<Vec<f64>> {
+/// (keep `calls` × launches per call well below the launch queue's depth, ~1000). Odd rounds
+/// run the ways in reverse order, so neither way always goes first after a synchronize.
+/// Returns the median per-call time of each way, and the median over rounds of the paired
+/// difference `way 0 − way 1` (robust to drift of the machine between rounds).
+pub fn host_us_per_call(stream: &Arc<CudaStream>, batches: u32, calls: u32, ways: usize, mut f: impl FnMut(usize) -> Result<()>) -> Result<(Vec<f64>, f64)> {
     let mut per: Vec<Vec<f64>> = vec![Vec::new(); ways];
-    for _ in 0..batches.max(1) {
-        for (way, samples) in per.iter_mut().enumerate() {
+    for round in 0..batches.max(1) {
+        let order: Vec<usize> = if round % 2 == 0 { (0..ways).collect() } else { (0..ways).rev().collect() };
+        for way in order {
             stream.synchronize().map_err(msg("synchronizing"))?;
             let start = Instant::now();
             for _ in 0..calls.max(1) {
                 f(way)?;
             }
-            samples.push(start.elapsed().as_secs_f64() * 1e6 / f64::from(calls.max(1)));
+            per[way].push(start.elapsed().as_secs_f64() * 1e6 / f64::from(calls.max(1)));
         }
     }
     stream.synchronize().map_err(msg("synchronizing"))?;
-    Ok(per.into_iter().map(median).collect())
+    let diff = if ways >= 2 { median(per[0].iter().zip(&per[1]).map(|(a, b)| a - b).collect()) } else { f64::NAN };
+    Ok((per.into_iter().map(median).collect(), diff))
 }
 
 /// Host wall-clock microseconds per call of `f` (no GPU work expected): the median over
