@@ -4,6 +4,7 @@
 //! without one, rendering returns an error naming the paths tried.
 
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::path::{Path, PathBuf};
 
 /// Where a sans-serif font for PNG text is looked for.
@@ -220,22 +221,15 @@ where
         .x_label_area_size(48)
         .y_label_area_size(64)
         .build_cartesian_2d(0.0..slots as f64, 0.0..y1.max(1e-9) * 1.1)?;
-    let labels = c.groups.clone();
-    let pg = per_group;
-    chart
-        .configure_mesh()
-        .disable_x_mesh()
-        .y_desc(&c.y_label)
-        .x_labels(slots)
-        .x_label_formatter(&move |x| {
-            let slot = x.floor() as usize;
-            if slot % (pg + 1) == pg / 2 {
-                labels.get(slot / (pg + 1)).cloned().unwrap_or_default()
-            } else {
-                String::new()
-            }
-        })
-        .draw()?;
+    // Group names go under each group's centre (drawn below, not as axis ticks, whose positions
+    // the axis picks and which would miss most groups).
+    chart.configure_mesh().disable_x_mesh().y_desc(&c.y_label).x_labels(0).draw()?;
+    for (g, label) in c.groups.iter().enumerate() {
+        let centre = (g * (per_group + 1)) as f64 + per_group as f64 / 2.0;
+        let (px, py) = chart.backend_coord(&(centre, 0.0));
+        let style = ("sans-serif", 13).into_text_style(root).pos(Pos::new(HPos::Center, VPos::Top));
+        root.draw(&Text::new(label.clone(), (px, py + 6), style))?;
+    }
     for (i, (label, values)) in c.bars.iter().enumerate() {
         let color = COLORS[i % COLORS.len()];
         let rects: Vec<Rectangle<(f64, f64)>> = (0..groups)
@@ -255,7 +249,7 @@ where
             .label(label.clone())
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], color.filled()));
     }
-    chart.configure_series_labels().background_style(WHITE.mix(0.85)).border_style(BLACK).draw()?;
+    chart.configure_series_labels().position(SeriesLabelPosition::UpperLeft).background_style(WHITE.mix(0.85)).border_style(BLACK).draw()?;
     Ok(())
 }
 

@@ -134,10 +134,11 @@ pub fn draw(dir: &Path, experiment: &str, rows: &[Row]) -> Result<Vec<PathBuf>> 
         }
         "dispatch" => {
             // One group per (shape, density); host microseconds per call.
-            let groups: Vec<String> = rows.iter().map(|r| format!("{}x{}x{} d={}", r.m, r.n, r.k, r.density_a)).collect();
+            // Short names (the shapes share N and K): M and density.
+            let groups: Vec<String> = rows.iter().map(|r| format!("M={} d={}", r.m, r.density_a)).collect();
             let per = |c: &str| rows.iter().map(|r| r.num(c)).collect::<Vec<f64>>();
             BarChart {
-                title: "Default dispatch: host time per call (plan lookup, full call, direct launch)".into(),
+                title: "Default dispatch: host µs per call (plan lookup, full call, direct launch); N = K = 4096".into(),
                 y_label: "µs per call".into(),
                 groups,
                 bars: vec![
