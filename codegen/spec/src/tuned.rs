@@ -300,7 +300,8 @@ impl TunedTable {
     }
 
     /// The entry [`TunedTable::ranked`] reads: the nearest measured key within
-    /// [`MAX_KEY_DISTANCE`] that has a timed candidate (None: no verdict).
+    /// [`MAX_KEY_DISTANCE`] that has a timed candidate, else the largest measured problem with the
+    /// same M and density bucket whose N and K are no larger than the call's (None: no verdict).
     #[allow(clippy::too_many_arguments)]
     pub fn nearest(&self, family: Family, dtype: ElemType, activation: Activation, m: u64, n: u64, k: u64, density: f64) -> Option<&TableEntry> {
         let same_type = |e: &&TableEntry| e.key.family == family && e.key.dtype == dtype;
@@ -315,10 +316,18 @@ impl TunedTable {
             let l = |a: u64, b: u64| ((a.max(1) as f64).log2() - (b.max(1) as f64).log2()).abs();
             l(key.m, want.0) + l(key.n, want.1) + l(key.k, want.2) + 8.0 * (key.density - want.3).abs()
         };
-        pool.into_iter()
-            .filter(|e| e.candidates.iter().any(|c| c.status == CandidateStatus::Ok && c.median_ms.is_some()))
-            .min_by(|a, b| dist(&a.key).total_cmp(&dist(&b.key)))
-            .filter(|e| dist(&e.key) <= MAX_KEY_DISTANCE)
+        let timed: Vec<&TableEntry> =
+            pool.into_iter().filter(|e| e.candidates.iter().any(|c| c.status == CandidateStatus::Ok && c.median_ms.is_some())).collect();
+        let near = timed.iter().copied().min_by(|a, b| dist(&a.key).total_cmp(&dist(&b.key))).filter(|e| dist(&e.key) <= MAX_KEY_DISTANCE);
+        // Beyond that distance, a key with the same M and density bucket whose N and K are no
+        // larger still speaks for the call: more columns and a longer K fill the GPU better
+        // for every candidate (e.g. a 16-row decode batch against a wider layer than measured).
+        near.or_else(|| {
+            timed
+                .into_iter()
+                .filter(|e| e.key.m == m && e.key.n <= n && e.key.k <= k && e.key.density == want.3)
+                .max_by_key(|e| e.key.n.saturating_mul(e.key.k))
+        })
     }
 
     /// Winning variant name of every entry (the fastest `ok` candidate), deduplicated and sorted.
@@ -502,8 +511,13 @@ mod tests {
         assert_eq!(r[0].variant, CUBLAS_SGEMM);
         let r = t.ranked(Family::Esmm, ElemType::F32, Activation::None, 20, 4096, 4096, 0.45);
         assert_eq!(r[0].variant, "small");
-        // Too far from every measured key: no verdict (the caller's heuristic decides).
-        assert!(t.ranked(Family::Esmm, ElemType::F32, Activation::None, 4096, 4096, 1 << 20, 0.5).is_empty());
+        // Too far from every measured key: no verdict (the caller's heuristic decides) ...
+        assert!(t.ranked(Family::Esmm, ElemType::F32, Activation::None, 4096, 1024, 1 << 20, 0.5).is_empty());
+        // ... unless a key with the same M and density has no larger N and K (a longer K here).
+        assert_eq!(t.ranked(Family::Esmm, ElemType::F32, Activation::None, 4096, 4096, 1 << 20, 0.5)[0].variant, "fast");
+        // A 16-row batch against a wider layer than measured.
+        assert_eq!(t.ranked(Family::Esmm, ElemType::F32, Activation::None, 16, 28672, 8192, 0.5)[0].variant, "small");
+        assert!(t.ranked(Family::Esmm, ElemType::F32, Activation::None, 16, 28672, 8192, 0.125).is_empty());
         assert!(t.ranked(Family::Esmm, ElemType::F32, Activation::None, 300, 4096, 4096, 0.5).is_empty());
         // Other activation falls back to the measured one.
         assert_eq!(t.ranked(Family::Esmm, ElemType::F32, Activation::Relu2, 4096, 4096, 4096, 0.5)[0].variant, "fast");
