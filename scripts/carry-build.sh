@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds release test (and bench/tuner) binaries for the GPU machine, kernels for sm_90 only,
-# and copies the ones the GPU scripts run (test-gpu_suite, test-gpu_baselines, esmm-tune; about
-# 55 MB, under the device tool's 64 MiB) into .carry/bin (carry `.carry` with the device tool;
-# the GPU machine has no Rust). Then run scripts/gpu-check.sh / gpu-bench.sh there.
+# and copies the ones the GPU scripts run (test-gpu_suite, test-gpu_baselines, esmm-tune) into
+# .carry/bin (the GPU machine has no Rust), stripped and packed into .carry/pack/bin.tgz. Carry
+# `.carry/pack` with the device tool, then run scripts/gpu-check.sh / gpu-bench.sh there (they
+# unpack it).
 # Usage: scripts/carry-build.sh
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -51,4 +52,10 @@ for line in sys.stdin:
 }
 cargo test --workspace --release --no-run --message-format=json | copy_artifacts
 cargo build --workspace --release --bins --message-format=json | copy_artifacts
-du -sh .carry/bin
+# Stripped and packed: the binaries embed the tuned tables and fatbins (about 50 MB), which with
+# the working tree exceeds what the device tool carries; the archive is about 14 MB. Carry
+# `.carry/pack`; the GPU scripts unpack it into .carry/bin.
+strip .carry/bin/*
+mkdir -p .carry/pack
+tar czf .carry/pack/bin.tgz -C .carry bin
+du -sh .carry/bin .carry/pack/bin.tgz

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs on the GPU machine (after scripts/carry-build.sh here, carrying `.carry`): the benchmark
+# Runs on the GPU machine (after scripts/carry-build.sh here, carrying `.carry/pack`): the benchmark
 # experiments (the seed's five figures as data, and `dispatch`: the host and GPU cost of default
 # dispatch) into $OUT/bench, each printing its table with ratios to cuBLAS measured in the same
 # process; every CSV has the common header (tune/src/bench/row.rs). Charts need a font; where
@@ -11,6 +11,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 OUT="${OUT:-$root/gpu-bench-out}"
 export LD_LIBRARY_PATH="/usr/local/cuda/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+# The binaries travel packed (scripts/carry-build.sh): unpack them once.
+[ -f .carry/pack/bin.tgz ] && [ ! -x .carry/bin/esmm-tune ] && tar xzf .carry/pack/bin.tgz -C .carry
 experiments="${1:-all}"
 shift || true
 {

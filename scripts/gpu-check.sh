@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The ONE script the GPU machine runs (after scripts/carry-build.sh here, carrying `.carry`):
+# The ONE script the GPU machine runs (after scripts/carry-build.sh here, carrying `.carry/pack`):
 # the GPU suite, the baseline tests, then compute-sanitizer memcheck/racecheck/synccheck on the small-shape mode.
 # Writes a summary to $OUT/gpu-check-summary.txt (and stdout); logs under $OUT.
 # Usage: scripts/gpu-check.sh [--quick] [--filter SUBSTR]   (extra args go to the full suite)
@@ -9,6 +9,8 @@ cd "$root"
 OUT="${OUT:-$root/gpu-check-out}"
 mkdir -p "$OUT"
 export LD_LIBRARY_PATH="/usr/local/cuda/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+# The binaries travel packed (scripts/carry-build.sh): unpack them once.
+[ -f .carry/pack/bin.tgz ] && [ ! -x .carry/bin/esmm-tune ] && tar xzf .carry/pack/bin.tgz -C .carry
 suite=$(ls .carry/bin/test-gpu_suite 2>/dev/null | head -n 1)
 summary="$OUT/gpu-check-summary.txt"
 sanitizer=/usr/local/cuda/bin/compute-sanitizer

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs on the GPU machine (after scripts/carry-build.sh here, carrying `.carry`): the autotuner
+# Runs on the GPU machine (after scripts/carry-build.sh here, carrying `.carry/pack`): the autotuner
 # sweep that produced the committed tune/tables/<gpu>.json. Writes the table and log to $OUT.
 # Usage: scripts/gpu-sweep.sh [extra esmm-tune sweep args]
 set -uo pipefail
@@ -8,6 +8,8 @@ cd "$root"
 OUT="${OUT:-$root/gpu-sweep-out}"
 mkdir -p "$OUT"
 export LD_LIBRARY_PATH="/usr/local/cuda/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+# The binaries travel packed (scripts/carry-build.sh): unpack them once.
+[ -f .carry/pack/bin.tgz ] && [ ! -x .carry/bin/esmm-tune ] && tar xzf .carry/pack/bin.tgz -C .carry
 slug=$(nvidia-smi --query-gpu=name --format=csv,noheader | head -n 1 | tr 'A-Z' 'a-z' | sed -E 's/[^a-z0-9]+/-/g; s/^-+|-+$//g')
 shapes="${SWEEP_SHAPES:-4096x4096x4096,2048x11008x4096,2048x4096x11008,512x4096x4096,16x4096x4096}"
 cmd=(.carry/bin/esmm-tune sweep --shapes "$shapes" --budget-minutes "${SWEEP_MINUTES:-8}" --out "$OUT/$slug.json" --cache /tmp/esmm-sweep "$@")
