@@ -510,6 +510,41 @@ fn api_cases<'a>() -> Vec<Case<'a>> {
         });
     }
     cases.push(Case {
+        name: "api plan-cache coherent".into(),
+        run: Box::new(|esmm| {
+            // Default dispatch with prepared weights (the density comes from the PreparedB, so
+            // the plan is deterministic): what `planned` reports is what `matmul` runs, call
+            // after call (plans cached), and every result is right.
+            let mut rng = StdRng::seed_from_u64(77);
+            let mut log = Vec::new();
+            for (m, n, k, density) in [(333, 777, 555, 0.5), (16, 1000, 700, 0.125), (1, 4096, 4096, 1.0), (130, 129, 70, 0.25)] {
+                let d = blockwise("plan", m, n, k, density, density, &mut rng);
+                let s = new_stream(esmm)?;
+                let da = s.clone_htod(&d.a).map_err(|e| e.to_string())?;
+                let db = s.clone_htod(&d.b).map_err(|e| e.to_string())?;
+                let prepared = esmm.prepare_b(&s, &db, k, n).map_err(|e| e.to_string())?;
+                let dims = Dims::new(m, n, k);
+                for round in 0..3 {
+                    let planned = esmm
+                        .planned(dims, &MatmulOptions { prepared_b: Some(&prepared), ..Default::default() })
+                        .map_err(|e| e.to_string())?;
+                    let mut dc = s.clone_htod(&vec![f32::NAN; m * n]).map_err(|e| e.to_string())?;
+                    let opts = MatmulOptions { prepared_b: Some(&prepared), ..Default::default() };
+                    let ran = esmm.matmul(&s, &da, &db, &mut dc, dims, opts).map_err(|e| e.to_string())?;
+                    if ran != Some(planned) {
+                        return Err(format!("{m}x{n}x{k} round {round}: planned {planned}, ran {ran:?}"));
+                    }
+                    let c = s.clone_dtoh(&dc).map_err(|e| e.to_string())?;
+                    check(&d, Activation::None, &c, None).map_err(|e| format!("{m}x{n}x{k} round {round}: {e}"))?;
+                    if round == 0 {
+                        log.push(planned);
+                    }
+                }
+            }
+            Ok(format!("{log:?}"))
+        }),
+    });
+    cases.push(Case {
         name: "api adaptive-dispatch layer dense->sparse".into(),
         run: Box::new(|esmm| {
             // One layer handle: dense activations first (the dispatcher must move to the dense
