@@ -111,6 +111,8 @@ impl Esmm {
             let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
             extra.insert(entry.name, (entry, bytes));
         }
+        // Plans made before may now have better candidates.
+        self.plans.clear();
         Ok(())
     }
 

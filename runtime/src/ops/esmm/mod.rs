@@ -65,7 +65,8 @@ impl StageEvents {
     }
 }
 
-/// What [`Esmm::planned`] reports: the variant (or baseline) a default-dispatch call runs.
+/// The name [`Esmm::matmul`] and [`Esmm::planned`] report when default dispatch runs cuBLAS
+/// SGEMM (`"cublas_sgemm"`, also its name in the tuned tables).
 pub const CUBLAS: &str = CUBLAS_SGEMM;
 
 impl Esmm {

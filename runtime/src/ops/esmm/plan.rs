@@ -51,6 +51,13 @@ pub(crate) fn bucket_index(density: Option<f64>) -> Option<u8> {
     DENSITY_BUCKETS.iter().position(|b| *b == d).map(|i| i as u8)
 }
 
+impl PlanCache {
+    /// Forgets every plan (new variants were registered).
+    pub(crate) fn clear(&self) {
+        lock(&self.plans).clear();
+    }
+}
+
 impl Esmm {
     /// What `req` runs at estimated density bucket `density` (cached).
     pub(crate) fn plan(&self, req: &Request, density: Option<u8>) -> Result<Chosen> {
