@@ -144,17 +144,6 @@ pub fn rel_frobenius_error(got: &[f32], want: &[f64]) -> f64 {
     }
 }
 
-/// Indices where `got` and `want` disagree on being NaN, +Inf or -Inf (should be empty).
-pub fn nonfinite_mismatches(got: &[f32], want: &[f64]) -> Vec<usize> {
-    let class = |x: f64| if x.is_nan() { 1 } else if x == f64::INFINITY { 2 } else if x == f64::NEG_INFINITY { 3 } else { 0 };
-    got.iter()
-        .zip(want)
-        .enumerate()
-        .filter(|(_, (g, w))| class(f64::from(**g)) != class(**w))
-        .map(|(i, _)| i)
-        .collect()
-}
-
 /// Indices where exactly one of `got` / `want` is NaN (should be empty).
 pub fn nan_mismatches(got: &[f32], want: &[f64]) -> Vec<usize> {
     got.iter()

@@ -335,13 +335,7 @@ impl TunedTable {
         let mut w: Vec<String> = self
             .entries
             .iter()
-            .filter_map(|e| {
-                e.candidates
-                    .iter()
-                    .filter(|c| c.status == CandidateStatus::Ok && c.median_ms.map_or(false, f64::is_finite))
-                    .min_by(|a, b| a.median_ms.unwrap_or(f64::INFINITY).total_cmp(&b.median_ms.unwrap_or(f64::INFINITY)))
-                    .map(|c| c.variant.clone())
-            })
+            .filter_map(|e| e.ranked().first().map(|c| c.variant.clone()))
             .collect();
         w.sort();
         w.dedup();
