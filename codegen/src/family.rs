@@ -12,6 +12,7 @@ use esmm_spec::{Family, KernelSpec, Launch};
 use proc_macro2::TokenStream;
 
 use crate::families::esmm::{self, EsmmGenerator};
+use crate::families::tc::{self, TcGenerator};
 use crate::sets::SetName;
 
 /// A spec that passed its family's validity rules, holding the family's proof type (which only
@@ -20,6 +21,8 @@ use crate::sets::SetName;
 pub enum ValidSpec {
     /// A valid esmm variant.
     Esmm(esmm::ValidEsmm),
+    /// A valid tc variant.
+    Tc(tc::ValidTc),
 }
 
 impl ValidSpec {
@@ -27,6 +30,7 @@ impl ValidSpec {
     pub fn spec(&self) -> KernelSpec {
         match self {
             ValidSpec::Esmm(v) => KernelSpec::Esmm(*v.spec()),
+            ValidSpec::Tc(v) => KernelSpec::Tc(*v.spec()),
         }
     }
 
@@ -106,6 +110,7 @@ pub trait FamilyGenerator: Sync {
 pub fn generator(family: Family) -> &'static dyn FamilyGenerator {
     match family {
         Family::Esmm => &EsmmGenerator,
+        Family::Tc => &TcGenerator,
     }
 }
 

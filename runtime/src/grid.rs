@@ -23,6 +23,15 @@ pub fn grid_dims(rule: GridRule, dims: Dims, resident_ctas: u64) -> Result<(u32,
         GridRule::Tiles { bm, bn } => (dc(dims.n, bn)?, dc(dims.m, bm)?),
         GridRule::PatternA { rows } => (dc(dims.k, 32)?, dc(dims.m, rows)?),
         GridRule::PatternB { cols } => (dc(dims.k, 32)?, dc(dims.n, cols)?),
+        GridRule::PatternBlocks { operand, rows, k_gran } => {
+            let words = dc(dc(dims.k, k_gran)? as usize, 32)?;
+            let extent = if operand == esmm_spec::abi::Operand::B { dims.n } else { dims.m };
+            (words, dc(extent, rows)?)
+        }
+        GridRule::PackTiles { operand } => match operand {
+            esmm_spec::abi::Operand::A => (dc(dims.k, 32)?, dc(dims.m, 32)?),
+            _ => (dc(dims.n, 32)?, dc(dims.k, 32)?),
+        },
         GridRule::Persistent { bm, bn } => {
             let tiles = dc(dims.n, bn)? * dc(dims.m, bm)?;
             if resident_ctas == 0 {
@@ -56,6 +65,12 @@ mod tests {
         assert_eq!(grid_dims(GridRule::Persistent { bm: 64, bn: 128 }, d, 10).unwrap(), (10, 1, 1));
         assert!(grid_dims(GridRule::Persistent { bm: 64, bn: 128 }, d, 0).is_err());
         assert!(grid_dims(GridRule::Tiles { bm: 0, bn: 128 }, d, 0).is_err());
+        use esmm_spec::abi::Operand;
+        // 65 k in groups of 16: 5 groups, one word; 1000 rows in groups of 64; 130 columns of 128.
+        assert_eq!(grid_dims(GridRule::PatternBlocks { operand: Operand::A, rows: 64, k_gran: 16 }, d, 0).unwrap(), (1, 16, 1));
+        assert_eq!(grid_dims(GridRule::PatternBlocks { operand: Operand::B, rows: 128, k_gran: 1 }, d, 0).unwrap(), (3, 2, 1));
+        assert_eq!(grid_dims(GridRule::PackTiles { operand: Operand::A }, d, 0).unwrap(), (3, 32, 1));
+        assert_eq!(grid_dims(GridRule::PackTiles { operand: Operand::B }, d, 0).unwrap(), (5, 3, 1));
         // ceil(M / 8) > 65535 is rejected, not launched.
         let e = grid_dims(GridRule::Tiles { bm: 8, bn: 8 }, Dims::new(8 * 65536, 1, 1), 0).unwrap_err();
         assert!(e.to_string().contains("split"), "{e}");

@@ -16,6 +16,20 @@ use crate::validate::Dims;
 /// Most parameters one kernel takes.
 const MAX_ARGS: usize = 16;
 
+/// A TMA tensor map (`CUtensorMap`, 128 bytes, 64-byte aligned), passed by value.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[repr(C, align(64))]
+pub(crate) struct TensorMap(pub(crate) [u64; 16]);
+
+impl Default for TensorMap {
+    fn default() -> TensorMap {
+        TensorMap([0; 16])
+    }
+}
+
+// SAFETY: plain bytes with the layout and alignment of the driver's CUtensorMap.
+unsafe impl cudarc::driver::DeviceRepr for TensorMap {}
+
 /// The values of one call: device addresses (0 = null), dimensions and scalars. Each launch
 /// picks what its argument list names.
 #[derive(Clone, Copy, Debug, Default)]
@@ -30,6 +44,15 @@ pub(crate) struct ArgValues {
     pub(crate) ctrl: u64,
     pub(crate) ones: u64,
     pub(crate) epoch: u32,
+    /// Leading dimensions of A and of the GEMM's B (tc).
+    pub(crate) lda: i32,
+    pub(crate) ldb: i32,
+    /// Packed copies of A and B (tc pack stages).
+    pub(crate) a_packed: u64,
+    pub(crate) b_packed: u64,
+    /// Tensor maps of A and Bᵀ (tc wgmma).
+    pub(crate) tmap_a: TensorMap,
+    pub(crate) tmap_b: TensorMap,
 }
 
 /// One packed kernel parameter.
@@ -38,6 +61,7 @@ pub(crate) enum Value {
     Ptr(u64),
     Int(i32),
     U32(u32),
+    Map(TensorMap),
 }
 
 impl ArgValues {
@@ -57,6 +81,12 @@ impl ArgValues {
             Arg::Workspace(Workspace::Ctrl) => Value::Ptr(self.ctrl),
             Arg::Workspace(Workspace::Ones) => Value::Ptr(self.ones),
             Arg::Scalar(Scalar::Epoch) => Value::U32(self.epoch),
+            Arg::Ld(Operand::A) => Value::Int(self.lda),
+            Arg::Ld(_) => Value::Int(self.ldb),
+            Arg::TensorMap(Operand::A) => Value::Map(self.tmap_a),
+            Arg::TensorMap(_) => Value::Map(self.tmap_b),
+            Arg::Packed { operand: Operand::A, .. } => Value::Ptr(self.a_packed),
+            Arg::Packed { .. } => Value::Ptr(self.b_packed),
         }
     }
 }
@@ -83,6 +113,7 @@ pub(crate) fn launch(stream: &Arc<CudaStream>, v: &LoadedVariant, i: usize, sm_c
             Value::Ptr(x) => builder.arg(x),
             Value::Int(x) => builder.arg(x),
             Value::U32(x) => builder.arg(x),
+            Value::Map(x) => builder.arg(x),
         };
     }
     // SAFETY: the parameters follow the launch's argument list, the same data the template's
@@ -105,7 +136,7 @@ mod tests {
 
     #[test]
     fn values_follow_the_argument_lists() {
-        let v = ArgValues { a: 1, b: 2, c: 3, dims: Dims::new(4, 5, 6), a_pat: 7, b_pat: 8, col_nnz: 9, ctrl: 10, ones: 11, epoch: 12 };
+        let v = ArgValues { a: 1, b: 2, c: 3, dims: Dims::new(4, 5, 6), a_pat: 7, b_pat: 8, col_nnz: 9, ctrl: 10, ones: 11, epoch: 12, ..Default::default() };
         let got: Vec<Value> = GEMM_ARGS.iter().map(|a| v.value(*a)).collect();
         use Value::*;
         assert_eq!(got, [Ptr(1), Ptr(2), Ptr(3), Int(4), Int(5), Int(6), Ptr(7), Ptr(8), Ptr(9), Ptr(10), Ptr(11), U32(12)]);

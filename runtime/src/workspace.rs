@@ -28,6 +28,9 @@ pub(crate) struct Workspace {
     ones: Option<CudaSlice<u32>>,
     /// Epoch of the last call on this stream (each call gets a fresh one, from 1).
     epoch: u32,
+    /// Packed copies of A and B (family tc: aligned or transposed layouts), as bytes.
+    a_pack: Option<CudaSlice<u8>>,
+    b_pack: Option<CudaSlice<u8>>,
 }
 
 /// Fills `slot` with a buffer of at least `len` words (grown geometrically, filled with `byte`
@@ -47,9 +50,21 @@ fn ensure(slot: &mut Option<CudaSlice<u32>>, stream: &Arc<CudaStream>, len: usiz
     Ok(slot.as_ref().expect("allocated above").device_ptr(stream).0)
 }
 
+/// Fills `slot` with a byte buffer of at least `len` bytes (grown geometrically; uninitialised:
+/// the pack stages write every byte the GEMM reads) and returns its address.
+fn ensure_bytes(slot: &mut Option<CudaSlice<u8>>, stream: &Arc<CudaStream>, len: usize, what: &str) -> Result<u64> {
+    let len = len.max(16);
+    if slot.as_ref().is_none_or(|s| s.len() < len) {
+        // SAFETY: scratch, written by a pack stage before any kernel reads it.
+        let buf = unsafe { stream.alloc::<u8>(len.next_power_of_two()) }.during(&format!("allocating {what}"))?;
+        *slot = Some(buf);
+    }
+    Ok(slot.as_ref().expect("allocated above").device_ptr(stream).0)
+}
+
 impl Workspace {
     fn new(stream: &Arc<CudaStream>) -> Workspace {
-        Workspace { stream: stream.clone(), a_pat: None, b_pat: None, ctrl: None, ones: None, epoch: 0 }
+        Workspace { stream: stream.clone(), a_pat: None, b_pat: None, ctrl: None, ones: None, epoch: 0, a_pack: None, b_pack: None }
     }
 
     /// An A-pattern buffer of at least `len` words.
@@ -73,6 +88,16 @@ impl Workspace {
     /// An all-ones pattern of at least `len` words.
     pub(crate) fn ones(&mut self, len: usize) -> Result<u64> {
         ensure(&mut self.ones, &self.stream, len, 0xFF, "the all-ones pattern")
+    }
+
+    /// A buffer of at least `bytes` bytes for the packed A (its contents are scratch).
+    pub(crate) fn a_pack(&mut self, bytes: usize) -> Result<u64> {
+        ensure_bytes(&mut self.a_pack, &self.stream, bytes, "a packed-A workspace")
+    }
+
+    /// A buffer of at least `bytes` bytes for the packed B (its contents are scratch).
+    pub(crate) fn b_pack(&mut self, bytes: usize) -> Result<u64> {
+        ensure_bytes(&mut self.b_pack, &self.stream, bytes, "a packed-B workspace")
     }
 
     /// A fresh epoch for the next call (never 0, the control word's initial value).

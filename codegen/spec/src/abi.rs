@@ -71,6 +71,17 @@ pub enum Arg {
     Workspace(Workspace),
     /// A 32-bit unsigned scalar.
     Scalar(Scalar),
+    /// Leading dimension (elements) of an operand as the GEMM reads it (`int`).
+    Ld(Operand),
+    /// A TMA tensor map of an operand, passed by value (`const __grid_constant__ CUtensorMap`).
+    TensorMap(Operand),
+    /// Device pointer to the runtime's packed copy of an operand (written by a pack stage).
+    Packed {
+        /// Which operand.
+        operand: Operand,
+        /// Its element type.
+        elem: ElemType,
+    },
 }
 
 impl Arg {
@@ -90,6 +101,15 @@ impl Arg {
             Arg::Workspace(Workspace::Ctrl) => "ctrl",
             Arg::Workspace(Workspace::Ones) => "ones",
             Arg::Scalar(Scalar::Epoch) => "epoch",
+            Arg::Ld(Operand::A) => "lda",
+            Arg::Ld(Operand::B) => "ldb",
+            Arg::Ld(Operand::C) => "ldc",
+            Arg::TensorMap(Operand::A) => "tmap_a",
+            Arg::TensorMap(Operand::B) => "tmap_b",
+            Arg::TensorMap(Operand::C) => "tmap_c",
+            Arg::Packed { operand: Operand::A, .. } => "A_packed",
+            Arg::Packed { operand: Operand::B, .. } => "B_packed",
+            Arg::Packed { operand: Operand::C, .. } => "C_packed",
         }
     }
 
@@ -98,7 +118,9 @@ impl Arg {
         match self {
             Arg::Operand { elem, written: false, .. } => format!("const {}* __restrict__ {}", elem.cuda_type(), self.name()),
             Arg::Operand { elem, written: true, .. } => format!("{}* __restrict__ {}", elem.cuda_type(), self.name()),
-            Arg::Dim(_) => format!("int {}", self.name()),
+            Arg::Dim(_) | Arg::Ld(_) => format!("int {}", self.name()),
+            Arg::TensorMap(_) => format!("const __grid_constant__ CUtensorMap {}", self.name()),
+            Arg::Packed { elem, .. } => format!("{}* __restrict__ {}", elem.cuda_type(), self.name()),
             Arg::Pattern(_) | Arg::ColNnz | Arg::Workspace(Workspace::Ctrl) => format!("unsigned int* {}", self.name()),
             Arg::Workspace(Workspace::Ones) => format!("const unsigned int* {}", self.name()),
             Arg::Scalar(_) => format!("unsigned int {}", self.name()),
@@ -117,6 +139,10 @@ impl Arg {
             Arg::Workspace(Workspace::Ctrl) => "[4] control words: grid barrier, non-finite epoch",
             Arg::Workspace(Workspace::Ones) => "all-ones pattern words, read when the inputs hold Inf/NaN",
             Arg::Scalar(Scalar::Epoch) => "per-call epoch (≠ 0) compared with ctrl[2]",
+            Arg::Ld(_) => "leading dimension in elements (a multiple of 16 bytes)",
+            Arg::TensorMap(Operand::B) => "TMA map of Bᵀ (N×K, K-major), 128-byte swizzle, zero fill",
+            Arg::TensorMap(_) => "TMA map of the operand (K-major), 128-byte swizzle, zero fill",
+            Arg::Packed { .. } => "runtime-owned packed copy (leading dimension `ld`, zero-padded)",
         }
     }
 }
@@ -151,6 +177,10 @@ pub enum Stage {
     PatternB,
     /// The GEMM (which, when fused, also extracts the patterns).
     Gemm,
+    /// Copies A into an aligned, zero-padded buffer (only when the view needs it).
+    PackA,
+    /// Copies B into the GEMM's B layout (only when the view or the path needs it).
+    PackB,
 }
 
 impl Stage {
@@ -160,6 +190,8 @@ impl Stage {
             Stage::PatternA => "pattern_a",
             Stage::PatternB => "pattern_b",
             Stage::Gemm => "gemm",
+            Stage::PackA => "pack_a",
+            Stage::PackB => "pack_b",
         }
     }
 }
@@ -183,6 +215,22 @@ pub enum GridRule {
     PatternB {
         /// B-pattern granularity in columns.
         cols: u32,
+    },
+    /// One CTA per (32 k-groups of `k_gran`, group of `rows` rows of A — or columns of B for
+    /// operand B): grid = (ceil(ceil(K / k_gran) / 32), ceil(M or N / rows), 1).
+    PatternBlocks {
+        /// Which operand's pattern.
+        operand: Operand,
+        /// Rows of A (columns of B) per pattern bit.
+        rows: u32,
+        /// k per pattern bit.
+        k_gran: u32,
+    },
+    /// One CTA per 32×32 tile of the operand: grid = (ceil(cols / 32), ceil(rows / 32), 1) over
+    /// A's M×K or B's K×N.
+    PackTiles {
+        /// Which operand.
+        operand: Operand,
     },
     /// A persistent, cooperative launch: grid = min(tiles of `bm × bn`, resident CTAs per SM × SMs),
     /// launched with `cuLaunchCooperativeKernel` so that its grid-wide barrier cannot deadlock.

@@ -25,4 +25,5 @@ pub mod tuned;
 pub use abi::{Arg, GridRule, Launch, RegistryEntry, Stage};
 pub use common::{Activation, Arch, ArchSet, CtaTile, ElemType, Epilogue};
 pub use families::esmm::{EsmmSpec, Preprocess, SkipStyle, Sparsity};
+pub use families::tc::{TcPath, TcPatterns, TcSparsity, TcSpec};
 pub use families::{Family, KernelSpec};

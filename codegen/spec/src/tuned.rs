@@ -23,6 +23,18 @@ pub const SCHEMA_VERSION: u32 = 2;
 /// Pseudo-variant name under which the tables record cuBLAS SGEMM (the dense path).
 pub const CUBLAS_SGEMM: &str = "cublas_sgemm";
 
+/// The label of a family's dense library baseline for one input type, as tables record it:
+/// cuBLAS SGEMM for esmm; for tc, cuBLAS in the input type with fp32 compute (`cublas_bf16`,
+/// `cublas_f16`) or TF32 math for f32 inputs (`cublas_tf32`).
+pub const fn dense_baseline(family: Family, dtype: ElemType) -> &'static str {
+    match (family, dtype) {
+        (Family::Esmm, _) => CUBLAS_SGEMM,
+        (Family::Tc, ElemType::Bf16) => "cublas_bf16",
+        (Family::Tc, ElemType::F16) => "cublas_f16",
+        (Family::Tc, ElemType::F32) => "cublas_tf32",
+    }
+}
+
 /// How far (in doublings of M, N, K plus weighted density buckets) the nearest measured key may
 /// be from a call for the table to decide it. Measured on the H200: a 4096-row winner is 14×
 /// slower than cuBLAS at M = 1, so shapes several doublings away must not borrow its verdict.

@@ -57,6 +57,14 @@ fn grid_tokens(g: &GridRule) -> TokenStream {
             let (bm, bn) = (lit(bm), lit(bn));
             quote!(::esmm_spec::GridRule::Persistent { bm: #bm, bn: #bn })
         }
+        GridRule::PatternBlocks { operand, rows, k_gran } => {
+            let (o, rows, k_gran) = (enum_path(quote!(::esmm_spec::abi::Operand), operand), lit(rows), lit(k_gran));
+            quote!(::esmm_spec::GridRule::PatternBlocks { operand: #o, rows: #rows, k_gran: #k_gran })
+        }
+        GridRule::PackTiles { operand } => {
+            let o = enum_path(quote!(::esmm_spec::abi::Operand), operand);
+            quote!(::esmm_spec::GridRule::PackTiles { operand: #o })
+        }
     }
 }
 
@@ -84,6 +92,18 @@ pub fn arg_tokens(a: &Arg) -> TokenStream {
         Arg::Scalar(s) => {
             let s = enum_path(quote!(::esmm_spec::abi::Scalar), s);
             quote!(::esmm_spec::Arg::Scalar(#s))
+        }
+        Arg::Ld(o) => {
+            let o = operand(o);
+            quote!(::esmm_spec::Arg::Ld(#o))
+        }
+        Arg::TensorMap(o) => {
+            let o = operand(o);
+            quote!(::esmm_spec::Arg::TensorMap(#o))
+        }
+        Arg::Packed { operand: o, elem } => {
+            let (o, elem) = (operand(o), enum_path(quote!(::esmm_spec::ElemType), elem));
+            quote!(::esmm_spec::Arg::Packed { operand: #o, elem: #elem })
         }
     }
 }

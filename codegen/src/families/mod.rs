@@ -2,3 +2,4 @@
 //! registered in [`crate::family::generator`].
 
 pub mod esmm;
+pub mod tc;

@@ -17,7 +17,7 @@
 
 use super::policy::{choose_variant, spec_mismatch, Request};
 use super::registry;
-use super::tuned::{TunedTable, CUBLAS_SGEMM};
+use super::tuned::{dense_baseline, TunedTable};
 use esmm_spec::{Activation, KernelSpec, RegistryEntry};
 use std::sync::Mutex;
 
@@ -239,7 +239,7 @@ pub fn plan(
     let ranked = entry.map(|e| e.ranked()).unwrap_or_default();
     if !ranked.is_empty() {
         for c in ranked {
-            if c.variant == CUBLAS_SGEMM {
+            if c.variant == dense_baseline(req.family, req.dtype) {
                 if cublas_ok {
                     out.push(Plan::Cublas);
                 }
@@ -264,7 +264,7 @@ pub fn plan(
 mod tests {
     use super::*;
     use crate::dispatch::registry::REGISTRY;
-    use crate::dispatch::tuned::{Candidate, CandidateStatus, GpuInfo, TableKey, SCHEMA_VERSION};
+    use crate::dispatch::tuned::{Candidate, CandidateStatus, GpuInfo, TableKey, CUBLAS_SGEMM, SCHEMA_VERSION};
     use crate::Dims;
     use esmm_spec::{ElemType, Epilogue, Family};
 
@@ -272,6 +272,7 @@ mod tests {
         Request {
             family: Family::Esmm,
             dtype: ElemType::F32,
+            out: ElemType::F32,
             dims: Dims::new(4096, 4096, 4096),
             epilogue: Epilogue { activation, col_nnz },
             prepared_b: false,

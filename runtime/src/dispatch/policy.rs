@@ -2,7 +2,7 @@
 //! ([`spec_mismatch`]), and the static default choice ([`choose_variant`]) used when no tuned
 //! table decides.
 
-use esmm_spec::{Arch, ElemType, Epilogue, Family, KernelSpec, Preprocess, RegistryEntry, SkipStyle, Sparsity};
+use esmm_spec::{Arch, ElemType, Epilogue, Family, KernelSpec, Preprocess, RegistryEntry, SkipStyle, Sparsity, TcPath, TcPatterns, TcSparsity};
 
 use super::registry::{compiled_variants, entry, fatbin, near_names, REGISTRY};
 use crate::error::{Error, Result};
@@ -15,6 +15,8 @@ pub struct Request {
     pub family: Family,
     /// Element type of the inputs.
     pub dtype: ElemType,
+    /// Element type of C.
+    pub out: ElemType,
     /// Problem shape.
     pub dims: Dims,
     /// The epilogue asked for.
@@ -34,6 +36,13 @@ pub fn spec_mismatch(entry: &RegistryEntry, req: &Request) -> Option<String> {
     }
     if spec.dtype() != req.dtype {
         return Some(format!("it is a {} kernel; the call's inputs are {}", spec.dtype().tag(), req.dtype.tag()));
+    }
+    let out = match spec {
+        KernelSpec::Esmm(_) => ElemType::F32,
+        KernelSpec::Tc(s) => s.out,
+    };
+    if out != req.out {
+        return Some(format!("it writes {} output; the call's C is {}", out.tag(), req.out.tag()));
     }
     let (have, want) = (spec.epilogue(), req.epilogue);
     if have.activation != want.activation {
@@ -60,6 +69,11 @@ pub fn spec_mismatch(entry: &RegistryEntry, req: &Request) -> Option<String> {
                 return Some(format!("PreparedB holds granularities 32 and 8, not {}", s.b_granularity));
             }
         }
+        KernelSpec::Tc(s) => {
+            if s.patterns == TcPatterns::PreparedB && !req.prepared_b {
+                return Some("it reads a prepared B pattern; pass a TcPreparedB from Esmm::tc_prepare_b".into());
+            }
+        }
     }
     None
 }
@@ -82,10 +96,12 @@ pub fn variant_by_name(name: &str, req: &Request) -> Result<&'static RegistryEnt
     }
 }
 
-/// The default variant for a call when no tuned table decides. Family esmm (lowest key wins,
-/// ties by name): 1. sparsity joint, A-only, B-only, dense; 2. preprocessing: with a prepared B,
+/// The default variant for a call when no tuned table decides (lowest key wins, ties by name).
+/// Family esmm: 1. sparsity joint, A-only, B-only, dense; 2. preprocessing: with a prepared B,
 /// offline-B, fused, separate; without, fused, separate; 3. the generator's defaults first;
 /// 4. branch before branchless skip; 5. A granularity 64, 32, 8; B granularity 32, 8.
+/// Family tc: 1. wgmma before mma (the arch filter leaves wgmma to sm_90); 2. sparsity joint,
+/// A-only, dense; 3. with a prepared B, its pattern before separate; 4. the defaults first.
 pub fn choose_variant(req: &Request) -> Result<&'static RegistryEntry> {
     fn rank(x: u32, order: &[u32]) -> usize {
         order.iter().position(|o| *o == x).unwrap_or(order.len())
@@ -106,6 +122,16 @@ pub fn choose_variant(req: &Request) -> Result<&'static RegistryEntry> {
             };
             let skip = usize::from(s.skip == SkipStyle::Branchless);
             (sparsity, pre, usize::from(!e.is_default), skip, rank(s.a_granularity, &[64, 32, 8]), rank(s.b_granularity, &[32, 8]))
+        }
+        KernelSpec::Tc(s) => {
+            let path = usize::from(s.path == TcPath::Mma);
+            let sparsity = match s.sparsity {
+                TcSparsity::Joint => 0,
+                TcSparsity::AOnly => 1,
+                TcSparsity::Dense => 2,
+            };
+            let pre = usize::from(!(req.prepared_b && s.patterns == TcPatterns::PreparedB));
+            (path, sparsity, pre, usize::from(!e.is_default), 0, 0)
         }
     };
     REGISTRY.iter().filter(|e| mismatch(e, req).is_none()).min_by_key(|e| key(e)).ok_or_else(|| {
@@ -132,6 +158,7 @@ mod tests {
         Request {
             family: Family::Esmm,
             dtype: ElemType::F32,
+            out: ElemType::F32,
             dims: Dims::new(64, 64, 64),
             epilogue: Epilogue { activation, col_nnz },
             prepared_b,

@@ -3,3 +3,4 @@
 //! [`crate::launch`] path.
 
 pub mod esmm;
+pub mod tc;

@@ -389,6 +389,8 @@ pub const fn stage_args(stage: Stage) -> &'static [Arg] {
         Stage::Gemm => GEMM_ARGS,
         Stage::PatternA => PATTERN_A_ARGS,
         Stage::PatternB => PATTERN_B_ARGS,
+        // esmm variants have no pack stages.
+        Stage::PackA | Stage::PackB => &[],
     }
 }
 

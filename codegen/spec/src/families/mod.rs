@@ -3,11 +3,13 @@
 //! `match` to update (docs/ARCHITECTURE.md, "Adding a family").
 
 pub mod esmm;
+pub mod tc;
 
 use serde::{Deserialize, Serialize};
 
 use crate::common::{ArchSet, CtaTile, ElemType, Epilogue};
 use esmm::EsmmSpec;
+use tc::TcSpec;
 
 /// A kernel family: one variant space, one template folder, one runtime op.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -15,23 +17,25 @@ use esmm::EsmmSpec;
 pub enum Family {
     /// Joint A+B block-sparse f32 GEMM on CUDA cores (document 001).
     Esmm,
+    /// Tensor-core block-sparse GEMM: bf16/f16 (and f32 through TF32), mma.sync and wgmma.
+    Tc,
 }
 
 /// Family keys reserved for the coming issues, with what they will be.
-const PLANNED: [(&str, &str); 3] = [
-    ("tc", "tensor-core block-sparse GEMM (bf16/f16/tf32)"),
+const PLANNED: [(&str, &str); 2] = [
     ("gemv", "activation-sparse decode GEMV and sparse MLP"),
     ("rans", "INT8 + rANS compressed-weight GEMV"),
 ];
 
 impl Family {
     /// Every family built today.
-    pub const ALL: [Family; 1] = [Family::Esmm];
+    pub const ALL: [Family; 2] = [Family::Esmm, Family::Tc];
 
     /// The key used in names, on the CLI and in `templates/<key>/`, `generated/<key>/`.
     pub const fn key(self) -> &'static str {
         match self {
             Family::Esmm => "esmm",
+            Family::Tc => "tc",
         }
     }
 
@@ -39,6 +43,7 @@ impl Family {
     pub const fn description(self) -> &'static str {
         match self {
             Family::Esmm => "joint A+B block-sparse f32 GEMM on CUDA cores",
+            Family::Tc => "tensor-core block-sparse GEMM (bf16/f16, f32 via TF32; mma.sync and wgmma)",
         }
     }
 
@@ -60,6 +65,8 @@ impl Family {
 pub enum KernelSpec {
     /// A variant of family `esmm`.
     Esmm(EsmmSpec),
+    /// A variant of family `tc`.
+    Tc(TcSpec),
 }
 
 impl KernelSpec {
@@ -67,6 +74,7 @@ impl KernelSpec {
     pub const fn family(&self) -> Family {
         match self {
             KernelSpec::Esmm(_) => Family::Esmm,
+            KernelSpec::Tc(_) => Family::Tc,
         }
     }
 
@@ -74,6 +82,7 @@ impl KernelSpec {
     pub fn name(&self) -> String {
         match self {
             KernelSpec::Esmm(s) => s.name(),
+            KernelSpec::Tc(s) => s.name(),
         }
     }
 
@@ -83,6 +92,7 @@ impl KernelSpec {
         let key = name.split('_').next().unwrap_or_default();
         match Family::parse(key).map_err(|e| format!("`{name}` is not a kernel name: {e}"))? {
             Family::Esmm => EsmmSpec::from_name(name).map(KernelSpec::Esmm),
+            Family::Tc => TcSpec::from_name(name).map(KernelSpec::Tc),
         }
     }
 
@@ -90,6 +100,7 @@ impl KernelSpec {
     pub const fn dtype(&self) -> ElemType {
         match self {
             KernelSpec::Esmm(s) => s.dtype,
+            KernelSpec::Tc(s) => s.dtype,
         }
     }
 
@@ -97,6 +108,7 @@ impl KernelSpec {
     pub const fn epilogue(&self) -> Epilogue {
         match self {
             KernelSpec::Esmm(s) => s.epilogue(),
+            KernelSpec::Tc(s) => s.epilogue(),
         }
     }
 
@@ -104,6 +116,7 @@ impl KernelSpec {
     pub const fn with_epilogue(self, e: Epilogue) -> KernelSpec {
         match self {
             KernelSpec::Esmm(s) => KernelSpec::Esmm(s.with_epilogue(e)),
+            KernelSpec::Tc(s) => KernelSpec::Tc(s.with_epilogue(e)),
         }
     }
 
@@ -111,6 +124,7 @@ impl KernelSpec {
     pub const fn cta(&self) -> CtaTile {
         match self {
             KernelSpec::Esmm(s) => s.cta(),
+            KernelSpec::Tc(s) => s.cta(),
         }
     }
 
@@ -118,6 +132,7 @@ impl KernelSpec {
     pub const fn archs(&self) -> ArchSet {
         match self {
             KernelSpec::Esmm(s) => s.archs,
+            KernelSpec::Tc(s) => s.archs,
         }
     }
 
@@ -125,7 +140,22 @@ impl KernelSpec {
     pub const fn as_esmm(&self) -> Option<&EsmmSpec> {
         match self {
             KernelSpec::Esmm(s) => Some(s),
+            KernelSpec::Tc(_) => None,
         }
+    }
+
+    /// The tc spec, if it is one.
+    pub const fn as_tc(&self) -> Option<&TcSpec> {
+        match self {
+            KernelSpec::Tc(s) => Some(s),
+            KernelSpec::Esmm(_) => None,
+        }
+    }
+}
+
+impl From<TcSpec> for KernelSpec {
+    fn from(s: TcSpec) -> KernelSpec {
+        KernelSpec::Tc(s)
     }
 }
 
@@ -142,13 +172,15 @@ mod tests {
     #[test]
     fn keys_parse_and_planned_families_say_so() {
         assert_eq!(Family::parse("esmm"), Ok(Family::Esmm));
-        assert!(Family::parse("tc").unwrap_err().contains("not built yet"));
+        assert_eq!(Family::parse("tc"), Ok(Family::Tc));
+        assert!(Family::parse("gemv").unwrap_err().contains("not built yet"));
         assert!(Family::parse("zz").unwrap_err().contains("unknown family"));
         let name = "esmm_ab_f32_64x128x8_w64x32x2_t1x8_g64x32_fused_branch_relu2";
         let s = KernelSpec::from_name(name).unwrap();
         assert_eq!(s.family(), Family::Esmm);
         assert_eq!(s.name(), name);
-        assert!(KernelSpec::from_name("tc_bf16_x_none").unwrap_err().contains("not built yet"));
+        assert!(KernelSpec::from_name("gemv_bf16_x_none").unwrap_err().contains("not built yet"));
+        assert!(KernelSpec::from_name("tc_bf16_x_none").is_err());
         assert!(KernelSpec::from_name("").is_err());
     }
 }

@@ -71,7 +71,7 @@ pub const CUBLAS: &str = CUBLAS_SGEMM;
 
 impl Esmm {
     fn request(&self, dims: Dims, epilogue: Epilogue, prepared_b: bool) -> Request {
-        Request { family: Family::Esmm, dtype: ElemType::F32, dims, epilogue, prepared_b, arch: self.info.arch }
+        Request { family: Family::Esmm, dtype: ElemType::F32, out: ElemType::F32, dims, epilogue, prepared_b, arch: self.info.arch }
     }
 
     /// The density bucket default dispatch plans with: a prepared B's density and the densities
@@ -185,7 +185,9 @@ impl Esmm {
             Chosen::Kernel(v) => v,
         };
         let entry = v.entry;
-        let KernelSpec::Esmm(spec) = entry.spec;
+        let KernelSpec::Esmm(spec) = entry.spec else {
+            return Err(Error::VariantMismatch { name: entry.name.into(), reason: "it is not an esmm variant".into() });
+        };
         let ws = self.workspaces.get(stream);
         let mut ws = lock(&ws);
         let kw = k.div_ceil(32);

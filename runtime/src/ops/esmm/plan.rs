@@ -23,6 +23,9 @@ const MAX_PLANS: usize = 4096;
 /// What a plan is cached under.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct PlanKey {
+    pub(crate) family: esmm_spec::Family,
+    pub(crate) dtype: esmm_spec::ElemType,
+    pub(crate) out: esmm_spec::ElemType,
     pub(crate) dims: Dims,
     pub(crate) epilogue: Epilogue,
     pub(crate) prepared_b: bool,
@@ -61,7 +64,7 @@ impl PlanCache {
 impl Esmm {
     /// What `req` runs at estimated density bucket `density` (cached).
     pub(crate) fn plan(&self, req: &Request, density: Option<u8>) -> Result<Chosen> {
-        let key = PlanKey { dims: req.dims, epilogue: req.epilogue, prepared_b: req.prepared_b, density };
+        let key = PlanKey { family: req.family, dtype: req.dtype, out: req.out, dims: req.dims, epilogue: req.epilogue, prepared_b: req.prepared_b, density };
         if let Some(c) = lock(&self.plans.plans).get(&key) {
             return Ok(c.clone());
         }
