@@ -67,6 +67,60 @@ pub fn blockwise_b(k: usize, n: usize, density: f64, rng: &mut StdRng) -> Vec<f3
     b
 }
 
+/// Rows × k of one zero/nonzero decision of A in the tensor-core (tc) blockwise workload.
+pub const TC_WORKLOAD_A_BLOCK: (usize, usize) = (64, 64);
+/// k × columns of one zero/nonzero decision of B in the tc blockwise workload.
+pub const TC_WORKLOAD_B_BLOCK: (usize, usize) = (64, 128);
+
+/// A of the tc blockwise workload: the seed's blockwise idea at tensor-core granularity. Each
+/// block of [`TC_WORKLOAD_A_BLOCK`] (64 rows × 64 k) is all zero with probability `1 − density`,
+/// otherwise uniform in `[-1, 1]` (never exactly zero).
+pub fn tc_blockwise_a(m: usize, k: usize, density: f64, rng: &mut StdRng) -> Vec<f32> {
+    let (br, bk) = TC_WORKLOAD_A_BLOCK;
+    let mut a = vec![0.0f32; m * k];
+    for rb in 0..m.div_ceil(br) {
+        for kb in 0..k.div_ceil(bk) {
+            if rng.random::<f64>() < density {
+                for r in rb * br..((rb + 1) * br).min(m) {
+                    for kk in kb * bk..((kb + 1) * bk).min(k) {
+                        a[r * k + kk] = nonzero_uniform(rng);
+                    }
+                }
+            }
+        }
+    }
+    a
+}
+
+/// B of the tc blockwise workload: each block of [`TC_WORKLOAD_B_BLOCK`] (64 k × 128 columns)
+/// is all zero with probability `1 − density`, otherwise uniform in `[-1, 1]`.
+pub fn tc_blockwise_b(k: usize, n: usize, density: f64, rng: &mut StdRng) -> Vec<f32> {
+    let (bk, bc) = TC_WORKLOAD_B_BLOCK;
+    let mut b = vec![0.0f32; k * n];
+    for kb in 0..k.div_ceil(bk) {
+        for cb in 0..n.div_ceil(bc) {
+            if rng.random::<f64>() < density {
+                for kk in kb * bk..((kb + 1) * bk).min(k) {
+                    for c in cb * bc..((cb + 1) * bc).min(n) {
+                        b[kk * n + c] = nonzero_uniform(rng);
+                    }
+                }
+            }
+        }
+    }
+    b
+}
+
+impl Workload {
+    /// The tc blockwise workload ([`tc_blockwise_a`], [`tc_blockwise_b`]), seeded.
+    pub fn tc_blockwise(m: usize, n: usize, k: usize, density_a: f64, density_b: f64, seed: u64) -> Workload {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let a = tc_blockwise_a(m, k, density_a, &mut rng);
+        let b = tc_blockwise_b(k, n, density_b, &mut rng);
+        Workload { m, n, k, a, b }
+    }
+}
+
 impl Workload {
     /// The seed's blockwise workload with separate densities for A and B, independent
     /// decisions, seeded.
