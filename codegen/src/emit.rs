@@ -62,8 +62,16 @@ pub struct Rendered {
 /// Renders a set (of one family, or of every family) in memory: `<family>/<name>.cu` for every
 /// valid member plus `registry.rs`. Invalid members are skipped for `all` and an error for the
 /// other sets; any render failure is an error naming the variants.
+/// The registry always lists every family's members (a `--family` emission rewrites only that
+/// family's folder, and must not drop the other families from `registry.rs`).
 pub fn render_set(set: SetName, family: Option<Family>) -> Result<Rendered, String> {
-    render_specs(set.specs_of(family), family, set.allows_invalid(), &emit_command(set))
+    let mut tree = render_specs(set.specs_of(None), None, set.allows_invalid(), &emit_command(set))?;
+    if let Some(f) = family {
+        let prefix = format!("{}/", f.key());
+        tree.files.retain(|name, _| name == REGISTRY_FILE || name.starts_with(&prefix));
+        tree.families = vec![f];
+    }
+    Ok(tree)
 }
 
 /// [`render_set`] for an explicit list of variants (`family` says which folders the tree owns;

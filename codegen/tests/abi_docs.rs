@@ -1,4 +1,4 @@
-//! docs/ARCHITECTURE.md must embed, verbatim, the ABI table of every esmm launch stage as
+//! docs/ARCHITECTURE.md must embed, verbatim, the ABI table of every esmm and tc launch stage as
 //! `esmm_spec::abi::doc_table` writes it, so the documented ABI is the one the kernels and the
 //! runtime use. On failure the expected Markdown block is printed for pasting.
 
@@ -17,7 +17,28 @@ fn expected_tables() -> Vec<String> {
     ]
     .into_iter()
     .map(|(stage, title)| doc_table(title, stage_args(stage)))
+    .chain(tc_tables())
     .collect()
+}
+
+/// Family tc's tables, for bf16 inputs and outputs (other types change only the pointer types).
+fn tc_tables() -> Vec<String> {
+    use esmm_spec::families::tc::{mma_gemm_args, stage_args as tc_args, wgmma_gemm_args};
+    use esmm_spec::{ElemType, TcSpec};
+    let spec = TcSpec::from_name("tc_bf16_mma_ab_obf16_128x128x32_w64x64_s4_r8_g64x32x128_offb_none").expect("a tc name");
+    let mut v = vec![
+        doc_table("tc mma GEMM stage `{name}_gemm` (bf16 shown)", mma_gemm_args(ElemType::Bf16, ElemType::Bf16)),
+        doc_table("tc wgmma GEMM stage `{name}_gemm` (bf16 output shown)", wgmma_gemm_args(ElemType::Bf16)),
+    ];
+    for (stage, title) in [
+        (Stage::PatternA, "tc A-pattern stage `{name}_pattern_a`"),
+        (Stage::PatternB, "tc B-pattern stage `{name}_pattern_b` (also `tc_prepare_b`)"),
+        (Stage::PackA, "tc pack stage `{name}_pack_a` (unaligned A only)"),
+        (Stage::PackB, "tc pack stage `{name}_pack_b` (Bᵀ for wgmma, padded B for mma)"),
+    ] {
+        v.push(doc_table(title, tc_args(&spec, stage)));
+    }
+    v
 }
 
 /// The tables missing from `doc`.
@@ -43,6 +64,6 @@ fn architecture_doc_embeds_every_esmm_abi_table() {
 fn the_check_accepts_the_block_and_rejects_a_stale_one() {
     let block = expected_tables().join("\n");
     assert!(missing_tables(&format!("# Doc\n\n{block}\nmore\n")).is_empty());
-    let stale = block.replace("unsigned int epoch", "unsigned int barrier");
-    assert_eq!(missing_tables(&stale).len(), 3);
+    let stale = block.replace("| 0 | `", "| 00 | `");
+    assert_eq!(missing_tables(&stale).len(), expected_tables().len());
 }

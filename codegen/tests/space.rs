@@ -5,13 +5,24 @@ use std::collections::BTreeMap;
 
 use esmm_codegen::families::esmm::presets::{DEFAULT_DENSE_TILE, DEFAULT_SPARSE_TILE};
 use esmm_codegen::presets::{preset, presets};
-use esmm_codegen::sets::{all, defaults, shipped, sweep, tuned_winners, SetName};
+use esmm_codegen::sets::{all, tuned_winners, SetName};
 use esmm_codegen::validate;
-use esmm_spec::{Activation, ArchSet, ElemType, EsmmSpec, KernelSpec, Preprocess, SkipStyle, Sparsity, Stage};
+use esmm_spec::{Activation, ArchSet, ElemType, EsmmSpec, Family, KernelSpec, Preprocess, SkipStyle, Sparsity, Stage, TcPath, TcPatterns, TcSparsity};
 
-/// The esmm spec of a (today: every) variant.
+/// The esmm spec of an esmm variant.
 fn esmm(s: &KernelSpec) -> &EsmmSpec {
     s.as_esmm().expect("an esmm spec")
+}
+
+/// Family esmm's members of the named sets and its defaults.
+fn shipped() -> Vec<KernelSpec> {
+    SetName::Shipped.specs_of(Some(Family::Esmm))
+}
+fn sweep() -> Vec<KernelSpec> {
+    SetName::Sweep.specs_of(Some(Family::Esmm))
+}
+fn defaults() -> Vec<KernelSpec> {
+    esmm_codegen::family::generator(Family::Esmm).defaults()
 }
 
 #[test]
@@ -74,7 +85,7 @@ fn names_round_trip() {
 
 #[test]
 fn set_sizes_and_membership() {
-    let (shipped, sweep, all) = (shipped(), sweep(), all());
+    let (shipped, sweep, all) = (shipped(), sweep(), SetName::All.specs_of(Some(Family::Esmm)));
     assert!(shipped.iter().all(|s| validate(s).is_ok()), "shipped holds an invalid variant");
     assert!(sweep.iter().all(|s| validate(s).is_ok()), "sweep holds an invalid variant");
     assert!((200..=600).contains(&sweep.len()), "sweep has {} variants", sweep.len());
@@ -85,7 +96,8 @@ fn set_sizes_and_membership() {
         assert!(all.contains(s), "{} is missing from all", s.name());
     }
     // shipped = presets ∪ defaults ∪ tuned winners (which may overlap), nothing else.
-    let parts: Vec<KernelSpec> = presets(None).iter().map(|p| p.spec).chain(defaults()).chain(tuned_winners()).collect();
+    let winners = tuned_winners().into_iter().filter(|s| s.family() == Family::Esmm);
+    let parts: Vec<KernelSpec> = presets(Some(Family::Esmm)).iter().map(|p| p.spec).chain(defaults()).chain(winners).collect();
     assert!(parts.iter().all(|s| shipped.contains(s)));
     assert!(shipped.iter().all(|s| parts.contains(s)));
     let mut unique = parts.clone();
@@ -169,7 +181,7 @@ fn presets_are_exactly_the_seed_kernels() {
         ("k28", seed(Joint, 8, 32, Fused, Branchless)),
         ("k30", seed(Joint, 8, 8, Separate, Branch)),
     ];
-    assert_eq!(presets(Option::None).len(), expected.len());
+    assert_eq!(presets(Some(Family::Esmm)).len(), expected.len());
     for (name, spec) in expected {
         let p = preset(name).unwrap_or_else(|| panic!("no preset {name}"));
         assert_eq!(p.spec, spec, "{name}");
@@ -178,4 +190,60 @@ fn presets_are_exactly_the_seed_kernels() {
         assert!(validate(&spec).is_ok(), "{name}");
     }
     assert!(preset("k99").is_none());
+}
+
+/// Family tc: its sets are valid, cover both paths and every input type, and its defaults give
+/// every (path, input type) a dense and a joint prepared-B variant with every epilogue.
+#[test]
+fn tc_sets_cover_paths_types_and_epilogues() {
+    let tc = |s: &KernelSpec| *s.as_tc().expect("a tc spec");
+    let shipped = SetName::Shipped.specs_of(Some(Family::Tc));
+    let sweep = SetName::Sweep.specs_of(Some(Family::Tc));
+    assert!(shipped.iter().chain(&sweep).all(|s| validate(s).is_ok()));
+    assert!(sweep.iter().all(|s| tc(s).activation == Activation::None && !tc(s).col_nnz));
+    let defaults = esmm_codegen::family::generator(Family::Tc).defaults();
+    for path in TcPath::ALL {
+        for dtype in ElemType::ALL {
+            for sparsity in [TcSparsity::Dense, TcSparsity::Joint] {
+                for e in esmm_spec::Epilogue::all() {
+                    let found = defaults.iter().map(tc).any(|s| {
+                        s.path == path && s.dtype == dtype && s.sparsity == sparsity && s.epilogue() == e
+                            && (sparsity == TcSparsity::Dense || s.patterns == TcPatterns::PreparedB)
+                    });
+                    assert!(found, "no default {path:?} {dtype:?} {sparsity:?} {}", e.tag());
+                }
+            }
+        }
+    }
+    // wgmma variants target sm_90a alone and read 128 bytes of k per stage.
+    for s in shipped.iter().chain(&sweep).map(tc).filter(|s| s.path == TcPath::Wgmma) {
+        assert_eq!(s.archs, ArchSet::from_archs(&[esmm_spec::Arch::Sm90]), "{}", s.name());
+        assert_eq!(s.bk * s.dtype.size(), 128, "{}", s.name());
+    }
+    // Every sparse variant scans both operands (NaN/Inf contract) and ends with its GEMM.
+    for s in &shipped {
+        let v = validate(s).unwrap();
+        let stages: Vec<Stage> = v.launches().iter().map(|l| l.stage).collect();
+        if tc(s).sparsity != TcSparsity::Dense {
+            assert!(stages.contains(&Stage::PatternA) && stages.contains(&Stage::PatternB), "{}", s.name());
+        }
+        assert_eq!(stages.last(), Some(&Stage::Gemm));
+    }
+}
+
+/// Family tc's validity rules reject what the kernels cannot do, with reasons.
+#[test]
+fn tc_rules_reject_with_reasons() {
+    let base = *SetName::Shipped.specs_of(Some(Family::Tc)).iter().find_map(|s| s.as_tc().filter(|t| t.path == TcPath::Wgmma && t.sparsity == TcSparsity::Joint)).unwrap();
+    let bad = |s: esmm_spec::TcSpec, word: &str| {
+        let why = validate(&KernelSpec::Tc(s)).unwrap_err().join("; ");
+        assert!(why.contains(word), "{}: {why}", s.name());
+    };
+    bad(esmm_spec::TcSpec { bk: 32, ..base }, "128 bytes");
+    bad(esmm_spec::TcSpec { k_gran: 48, ..base }, "k_gran");
+    bad(esmm_spec::TcSpec { a_rows: 96, ..base }, "a_rows");
+    bad(esmm_spec::TcSpec { stages: 8, ..base }, "shared memory");
+    bad(esmm_spec::TcSpec { out: ElemType::F16, ..base }, "output type");
+    bad(esmm_spec::TcSpec { patterns: TcPatterns::None, ..base }, "pattern source");
+    bad(esmm_spec::TcSpec { archs: ArchSet::ALL, ..base }, "sm_90a");
 }

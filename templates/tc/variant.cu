@@ -52,6 +52,7 @@ struct TcCfg {
 extern "C" __global__ void __launch_bounds__({{ e.bounds }})
 {{ name }}_{{ e.suffix }}({{ e.signature }})
 {
-    {{ name }}::{{ e.body }};
+    using namespace {{ name }};
+    {{ e.body }};
 }
 {% endfor %}
