@@ -18,7 +18,7 @@ use esmm::cudarc::driver::{CudaSlice, CudaStream};
 use esmm::reference::{check_col_nnz, col_nnz, gemm_f64, rel_frobenius_error};
 use esmm::testing::relative_error_on_device;
 use esmm::workload::{blockwise_a, blockwise_b};
-use esmm::{Activation, BaselineMath, Dims, Error, Esmm, KernelSpec, MatmulOptions, RegistryEntry, CUBLAS};
+use esmm::{Activation, BaselineMath, Dims, Error, Esmm, Family, MatmulOptions, RegistryEntry, CUBLAS};
 use esmm_spec::{EsmmSpec, Preprocess};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -56,10 +56,10 @@ fn parse_options() -> Options {
     o
 }
 
-/// The esmm spec of a registry entry (the suite covers family esmm).
+/// The esmm spec of a registry entry (the suite covers family esmm; `main` keeps only its
+/// entries, family tc has its own suite, tests/gpu_tc.rs).
 fn esmm_spec_of(e: &RegistryEntry) -> EsmmSpec {
-    let KernelSpec::Esmm(s) = e.spec;
-    s
+    *e.spec.as_esmm().expect("gpu_suite covers family esmm only")
 }
 
 /// A host problem shared by every variant: operands and the pre-activation f64 reference.
@@ -222,7 +222,7 @@ fn run_variant(
     d: &DataSet,
     use_prepared: bool,
 ) -> Result<String, String> {
-    let KernelSpec::Esmm(spec) = e.spec;
+    let spec = esmm_spec_of(e);
     let (m, n, k) = (d.m, d.n, d.k);
     let err = |x: Error| x.to_string();
     let da = stream.clone_htod(&d.a).map_err(|x| x.to_string())?;
@@ -416,7 +416,7 @@ fn api_cases<'a>() -> Vec<Case<'a>> {
             let opts = MatmulOptions { variant: Some("esmm_no_such_variant"), ..Default::default() };
             let r = esmm.matmul(&s, &a, &b, &mut c, Dims::new(8, 8, 8), opts);
             expect_err(r, "unknown variant", "unknown variant")?;
-            if let Some(e) = esmm::REGISTRY.iter().find(|e| e.spec.epilogue() == esmm::Epilogue::NONE) {
+            if let Some(e) = esmm::REGISTRY.iter().find(|e| e.spec.family() == Family::Esmm && e.spec.epilogue() == esmm::Epilogue::NONE) {
                 let opts = MatmulOptions { variant: Some(e.name), activation: Activation::Relu, ..Default::default() };
                 let r = esmm.matmul(&s, &a, &b, &mut c, Dims::new(8, 8, 8), opts);
                 expect_err(r, "override mismatch", "activation")?;
@@ -687,7 +687,7 @@ fn main() {
     let o = parse_options();
     let mut rng = StdRng::seed_from_u64(o.seed);
     let variants: Vec<&'static RegistryEntry> =
-        esmm::REGISTRY.iter().filter(|e| esmm::dispatch::registry::fatbin(e.name).is_some()).collect();
+        esmm::REGISTRY.iter().filter(|e| e.spec.family() == Family::Esmm && esmm::dispatch::registry::fatbin(e.name).is_some()).collect();
     let sets = data_sets(&o, &mut rng);
     let mut cases = variant_cases(&sets, &variants, &o);
     if !o.sanitizer {

@@ -31,6 +31,8 @@ pub(crate) struct Workspace {
     /// Packed copies of A and B (family tc: aligned or transposed layouts), as bytes.
     a_pack: Option<CudaSlice<u8>>,
     b_pack: Option<CudaSlice<u8>>,
+    /// An aligned C the tc kernels write when the caller's C is not 16-byte aligned.
+    c_pack: Option<CudaSlice<u8>>,
 }
 
 /// Fills `slot` with a buffer of at least `len` words (grown geometrically, filled with `byte`
@@ -64,7 +66,7 @@ fn ensure_bytes(slot: &mut Option<CudaSlice<u8>>, stream: &Arc<CudaStream>, len:
 
 impl Workspace {
     fn new(stream: &Arc<CudaStream>) -> Workspace {
-        Workspace { stream: stream.clone(), a_pat: None, b_pat: None, ctrl: None, ones: None, epoch: 0, a_pack: None, b_pack: None }
+        Workspace { stream: stream.clone(), a_pat: None, b_pat: None, ctrl: None, ones: None, epoch: 0, a_pack: None, b_pack: None, c_pack: None }
     }
 
     /// An A-pattern buffer of at least `len` words.
@@ -98,6 +100,11 @@ impl Workspace {
     /// A buffer of at least `bytes` bytes for the packed B (its contents are scratch).
     pub(crate) fn b_pack(&mut self, bytes: usize) -> Result<u64> {
         ensure_bytes(&mut self.b_pack, &self.stream, bytes, "a packed-B workspace")
+    }
+
+    /// A 16-byte-aligned buffer of at least `bytes` bytes for C (copied to the caller's C after).
+    pub(crate) fn c_pack(&mut self, bytes: usize) -> Result<u64> {
+        ensure_bytes(&mut self.c_pack, &self.stream, bytes, "an aligned-C workspace")
     }
 
     /// A fresh epoch for the next call (never 0, the control word's initial value).

@@ -66,7 +66,8 @@ __device__ __forceinline__ void tc_pattern_finish(unsigned bits, bool nf, unsign
 }
 
 // A (M x K, row-major, contiguous): CTA (w, g) covers rows [g*A_ROWS, ...) and k-groups
-// [32w, 32w + 32). Threads walk the block row by row, 16 bytes at a time when K allows.
+// [32w, 32w + 32), 16 bytes at a time when K allows. Index math is 32-bit: a CTA covers at most
+// 256 rows x 2048 k (products of the shape fit int, checked by the runtime).
 template <class Cfg>
 __device__ __forceinline__ void tc_pattern_a(const typename Cfg::In* __restrict__ A, int M, int K, unsigned* a_pat,
                                              unsigned* ctrl, unsigned epoch)
@@ -81,20 +82,31 @@ __device__ __forceinline__ void tc_pattern_a(const typename Cfg::In* __restrict_
     unsigned bits = 0u;
     bool nf = false;
     const bool vec = (K % VEC) == 0 && (reinterpret_cast<uintptr_t>(A) % 16) == 0;
-    if (vec) {
-        const int cols = (k1 - k0) / VEC;  // vectors per row (k1 - k0 is a multiple of VEC)
-        const long total = (long)(r1 - r0) * cols;
-        for (long i = threadIdx.x; i < total; i += TC_PATTERN_THREADS) {
-            const int r = r0 + (int)(i / cols), c = k0 + (int)(i % cols) * VEC;
+    const int cols_v = (k1 - k0) / VEC;  // 16-byte vectors per row (k1 - k0 is a multiple of VEC)
+    if (vec && cols_v > 0 && TC_PATTERN_THREADS % cols_v == 0) {
+        // Fast path: each thread owns one column vector (one k-group) and walks the rows,
+        // several independent 16-byte loads in flight.
+        const int c = threadIdx.x % cols_v, rstep = TC_PATTERN_THREADS / cols_v;
+        bool nz = false;
+        const T* p = A + (size_t)(r0 + threadIdx.x / cols_v) * K + k0 + c * VEC;
+#pragma unroll 8
+        for (int r = r0 + threadIdx.x / cols_v; r < r1; r += rstep, p += (size_t)rstep * K) {
+            tc_scan16<T>(p, nz, nf);
+        }
+        if (nz) bits |= 1u << (c * VEC / Cfg::K_GRAN);
+    } else if (vec) {
+        const int total = (r1 - r0) * cols_v;
+        for (int i = threadIdx.x; i < total; i += TC_PATTERN_THREADS) {
+            const int r = r0 + i / cols_v, c = k0 + (i % cols_v) * VEC;
             bool nz = false;
             tc_scan16<T>(A + (size_t)r * K + c, nz, nf);
             if (nz) bits |= 1u << ((c - k0) / Cfg::K_GRAN);
         }
     } else {
         const int cols = k1 - k0;
-        const long total = (long)(r1 - r0) * cols;
-        for (long i = threadIdx.x; i < total; i += TC_PATTERN_THREADS) {
-            const int r = r0 + (int)(i / cols), c = k0 + (int)(i % cols);
+        const int total = (r1 - r0) * cols;
+        for (int i = threadIdx.x; i < total; i += TC_PATTERN_THREADS) {
+            const int r = r0 + i / cols, c = k0 + i % cols;
             const unsigned b = tc_bits(A[(size_t)r * K + c]);
             nf |= tc_nonfinite<T>(b);
             if (tc_nonzero<T>(b)) bits |= 1u << ((c - k0) / Cfg::K_GRAN);
@@ -119,20 +131,30 @@ __device__ __forceinline__ void tc_pattern_b(const typename Cfg::In* __restrict_
     unsigned bits = 0u;
     bool nf = false;
     const bool vec = (N % VEC) == 0 && (c1 - c0) % VEC == 0 && (reinterpret_cast<uintptr_t>(B) % 16) == 0;
-    if (vec) {
-        const int cols = (c1 - c0) / VEC;
-        const long total = (long)(k1 - k0) * cols;
-        for (long i = threadIdx.x; i < total; i += TC_PATTERN_THREADS) {
-            const int k = k0 + (int)(i / cols), c = c0 + (int)(i % cols) * VEC;
+    const int cols_v = (c1 - c0) / VEC;
+    if (vec && cols_v > 0 && TC_PATTERN_THREADS % cols_v == 0) {
+        // Fast path: each thread owns one column vector and walks the k rows.
+        const int c = c0 + (threadIdx.x % cols_v) * VEC, kstep = TC_PATTERN_THREADS / cols_v;
+        const T* p = B + (size_t)(k0 + threadIdx.x / cols_v) * N + c;
+#pragma unroll 8
+        for (int k = k0 + threadIdx.x / cols_v; k < k1; k += kstep, p += (size_t)kstep * N) {
+            bool nz = false;
+            tc_scan16<T>(p, nz, nf);
+            if (nz) bits |= 1u << ((k - k0) / Cfg::K_GRAN);
+        }
+    } else if (vec) {
+        const int total = (k1 - k0) * cols_v;
+        for (int i = threadIdx.x; i < total; i += TC_PATTERN_THREADS) {
+            const int k = k0 + i / cols_v, c = c0 + (i % cols_v) * VEC;
             bool nz = false;
             tc_scan16<T>(B + (size_t)k * N + c, nz, nf);
             if (nz) bits |= 1u << ((k - k0) / Cfg::K_GRAN);
         }
     } else {
         const int cols = c1 - c0;
-        const long total = (long)(k1 - k0) * cols;
-        for (long i = threadIdx.x; i < total; i += TC_PATTERN_THREADS) {
-            const int k = k0 + (int)(i / cols), c = c0 + (int)(i % cols);
+        const int total = (k1 - k0) * cols;
+        for (int i = threadIdx.x; i < total; i += TC_PATTERN_THREADS) {
+            const int k = k0 + i / cols, c = c0 + i % cols;
             const unsigned b = tc_bits(B[(size_t)k * N + c]);
             nf |= tc_nonfinite<T>(b);
             if (tc_nonzero<T>(b)) bits |= 1u << ((k - k0) / Cfg::K_GRAN);

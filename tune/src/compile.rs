@@ -55,35 +55,82 @@ pub struct Compiled {
     pub failed: Vec<Failed>,
 }
 
-/// Renders and compiles `specs` for compute capability `cc` (SASS for `sm_<cc>` only, plus any
-/// `ESMM_NVCC_FLAGS`) with `nvcc` into the fatbin cache `cache`, in parallel.
+/// The SASS targets a rendered source names in its first lines (`// nvcc-targets: sm_90a ...`,
+/// as `runtime/build.rs` reads them from `generated/`): None when it names none (then the
+/// present GPU's `sm_<cc>` is compiled), an error for a target that does not parse.
+pub fn declared_targets(text: &str) -> std::result::Result<Option<Vec<Target>>, String> {
+    let Some(list) = text.lines().take(5).find_map(|l| l.trim().strip_prefix("// nvcc-targets:")) else {
+        return Ok(None);
+    };
+    let parse = |t: &str| -> std::result::Result<Target, String> {
+        let (cc, specific) = match t.strip_suffix('a') {
+            Some(x) => (x, true),
+            None => (t, false),
+        };
+        let cc: u32 = cc.trim_start_matches("sm_").parse().map_err(|_| format!("unknown nvcc target `{t}` in its `// nvcc-targets:` line"))?;
+        Ok(if specific { Target::arch_specific(cc) } else { Target::sm(cc) })
+    };
+    let targets = list.split_whitespace().map(parse).collect::<std::result::Result<Vec<_>, _>>()?;
+    if targets.is_empty() {
+        return Err("its `// nvcc-targets:` line names no target".into());
+    }
+    Ok(Some(targets))
+}
+
+/// Renders and compiles `specs` for compute capability `cc` (SASS for `sm_<cc>` only, or for
+/// the targets a source declares in its `// nvcc-targets:` line, e.g. `sm_90a` for wgmma
+/// kernels; plus any `ESMM_NVCC_FLAGS`) with `nvcc` into the fatbin cache `cache`, in
+/// parallel, with a progress bar.
 pub fn compile_candidates(specs: &[KernelSpec], cc: u32, nvcc: &Nvcc, cache: &Path) -> Compiled {
+    compile_candidates_with(specs, cc, nvcc, cache, true)
+}
+
+/// [`compile_candidates`], with or without its progress bar (`progress`).
+pub fn compile_candidates_with(specs: &[KernelSpec], cc: u32, nvcc: &Nvcc, cache: &Path, progress: bool) -> Compiled {
     let mut failed = Vec::new();
-    let mut jobs = Vec::new();
-    let mut rendered = Vec::new();
+    // Jobs grouped by their targets: one compile_fatbins call per distinct target list.
+    let mut groups: std::collections::BTreeMap<Vec<Target>, Vec<(KernelSpec, u64, Job)>> = std::collections::BTreeMap::new();
     for spec in specs {
         match esmm_codegen::render::render_variant(spec) {
             Ok(text) => {
-                rendered.push((*spec, source_hash(&text)));
-                jobs.push(Job { name: spec.name(), source: Source::Text(text), include_dir: None });
+                let hash = source_hash(&text);
+                match declared_targets(&text) {
+                    Ok(declared) => {
+                        let targets = declared.unwrap_or_else(|| vec![Target::sm(cc)]);
+                        groups.entry(targets).or_default().push((*spec, hash, Job { name: spec.name(), source: Source::Text(text), include_dir: None }));
+                    }
+                    Err(why) => failed.push(Failed { name: spec.name(), why, source_hash: Some(hash) }),
+                }
             }
             Err(why) => failed.push(Failed { name: spec.name(), why, source_hash: None }),
         }
     }
-    let flags = nvcc_flags(&Targets::sass_only([Target::sm(cc)]), std::env::var(ENV_NVCC_FLAGS).ok().as_deref());
-    let pb = ProgressBar::new(jobs.len() as u64);
+    let total: usize = groups.values().map(Vec::len).sum();
+    let pb = if progress { ProgressBar::new(total as u64) } else { ProgressBar::hidden() };
     pb.set_style(ProgressStyle::with_template("compiling {bar:40} {pos}/{len} [{elapsed_precise} < {eta}]").unwrap_or_else(|_| ProgressStyle::default_bar()));
-    let report = compile_fatbins(&jobs, &flags, nvcc, cache, &|_| pb.inc(1));
-    pb.finish_and_clear();
-    let report = match report {
-        Ok(r) => r,
-        Err(why) => {
-            failed.extend(rendered.iter().map(|(s, h)| Failed { name: s.name(), why: why.clone(), source_hash: Some(*h) }));
-            return Compiled { ok: Vec::new(), failed };
-        }
-    };
     let mut ok = Vec::new();
-    for ((spec, hash), outcome) in rendered.into_iter().zip(report.outcomes) {
+    for (targets, members) in groups {
+        let flags = nvcc_flags(&Targets::sass_only(targets.iter().copied()), std::env::var(ENV_NVCC_FLAGS).ok().as_deref());
+        let (rendered, jobs): (Vec<(KernelSpec, u64)>, Vec<Job>) = members.into_iter().map(|(s, h, j)| ((s, h), j)).unzip();
+        let report = compile_fatbins(&jobs, &flags, nvcc, cache, &|_| pb.inc(1));
+        let report = match report {
+            Ok(r) => r,
+            Err(why) => {
+                failed.extend(rendered.iter().map(|(s, h)| Failed { name: s.name(), why: why.clone(), source_hash: Some(*h) }));
+                continue;
+            }
+        };
+        collect_outcomes(rendered, report.outcomes, &mut ok, &mut failed);
+    }
+    pb.finish_and_clear();
+    ok.sort_by(|a, b| a.0.name.cmp(b.0.name));
+    Compiled { ok, failed }
+}
+
+/// Reads the fatbins of one compile report into `ok` (with each variant's launches), or
+/// records why not in `failed`.
+fn collect_outcomes(rendered: Vec<(KernelSpec, u64)>, outcomes: Vec<esmm_toolchain::Outcome>, ok: &mut Vec<(RegistryEntry, Vec<u8>)>, failed: &mut Vec<Failed>) {
+    for ((spec, hash), outcome) in rendered.into_iter().zip(outcomes) {
         let result = outcome.fatbin.map_err(|e| e.summary(3)).and_then(|path| std::fs::read(&path).map_err(msg("reading a fatbin")));
         let launches = esmm_codegen::render::launches(&spec);
         match (result, launches) {
@@ -95,13 +142,41 @@ pub fn compile_candidates(specs: &[KernelSpec], cc: u32, nvcc: &Nvcc, cache: &Pa
             (Err(why), _) | (_, Err(why)) => failed.push(Failed { name: outcome.name, why, source_hash: Some(hash) }),
         }
     }
-    ok.sort_by(|a, b| a.0.name.cmp(b.0.name));
-    Compiled { ok, failed }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn declared_targets_follow_the_marker_like_build_rs() {
+        assert_eq!(declared_targets("// x\n__global__ void k() {}\n"), Ok(None));
+        assert_eq!(declared_targets("// nvcc-targets: sm_90a\n// name\n"), Ok(Some(vec![Target::arch_specific(90)])));
+        assert_eq!(declared_targets("\n\n// nvcc-targets: sm_90a sm_100a sm_80\n"), Ok(Some(vec![Target::arch_specific(90), Target::arch_specific(100), Target::sm(80)])));
+        assert_eq!(declared_targets("1\n2\n3\n4\n5\n// nvcc-targets: sm_90a\n"), Ok(None), "only the first 5 lines count");
+        assert!(declared_targets("// nvcc-targets: sm_x\n").unwrap_err().contains("sm_x"));
+        assert!(declared_targets("// nvcc-targets:\n").is_err());
+        let flags = nvcc_flags(&Targets::sass_only([Target::arch_specific(90)]), None);
+        assert!(flags.windows(2).any(|w| w[0] == "-gencode" && w[1] == "arch=compute_90a,code=sm_90a"), "{flags:?}");
+    }
+
+    /// Every rendered wgmma variant of family tc declares sm_90a, every mma one declares nothing
+    /// (compiled for the present GPU).
+    #[test]
+    fn tc_sources_declare_their_targets() {
+        use esmm_spec::{TcPath, TcSpec};
+        let shipped = esmm_codegen::sets::shipped();
+        let tc: Vec<&TcSpec> = shipped.iter().filter_map(KernelSpec::as_tc).collect();
+        for path in [TcPath::Wgmma, TcPath::Mma] {
+            let Some(s) = tc.iter().find(|s| s.path == path) else { continue };
+            let Ok(text) = esmm_codegen::render::render_variant(&KernelSpec::Tc(**s)) else {
+                eprintln!("{} does not render yet: skipped", s.name());
+                continue;
+            };
+            let want = if path == TcPath::Wgmma { Some(vec![Target::arch_specific(90)]) } else { None };
+            assert_eq!(declared_targets(&text), Ok(want), "{}", s.name());
+        }
+    }
 
     #[test]
     fn a_missing_explicit_nvcc_is_an_error() {

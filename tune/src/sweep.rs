@@ -12,6 +12,7 @@
 use crate::bench::timing::Timing;
 use crate::compile::{compile_candidates, find_nvcc, Compiled};
 use crate::families::esmm::{self as family, KeyBench};
+use crate::families::tc;
 use crate::report::print_summary;
 use crate::{msg, Result};
 use esmm::dispatch::tuned::{gpu_slug, Candidate, CandidateStatus, Fingerprint, GpuInfo, TableKey, TunedTable, SCHEMA_VERSION};
@@ -26,20 +27,45 @@ use std::time::{Duration, Instant};
 /// Arguments of `esmm-tune sweep`.
 #[derive(clap::Args, Clone, Debug)]
 pub struct SweepArgs {
+    /// Kernel family: esmm (f32, CUDA cores) or tc (tensor cores, bf16/f16/TF32).
+    #[arg(long, default_value = "esmm")]
+    pub family: String,
     /// Candidate set: sweep (the search space) or shipped.
     #[arg(long, default_value = "sweep")]
     pub set: String,
-    /// Shapes MxNxK; default: the grid named by --grid.
+    /// Shapes MxNxK; default: the grid named by --grid (esmm) or the family's keys (tc: bf16
+    /// 4096³ at every density, f16 and TF32 4096³ at 1 and 0.5, bf16 2048×11008×4096 and 8192³
+    /// at 1, 0.5, 0.25).
     #[arg(long, value_delimiter = ',')]
     pub shapes: Vec<String>,
-    /// Shape grid when --shapes is not given: `quick` (4096³ and two LLM layers) or `full`
-    /// (square 1024–16384 and LLM layers 4096×4096, 4096×11008, 11008×4096, 8192×28672 at
-    /// M = 1, 16, 128, 512, 2048, 4096).
+    /// Shape grid of family esmm when --shapes is not given: `quick` (4096³ and two LLM layers)
+    /// or `full` (square 1024–16384 and LLM layers 4096×4096, 4096×11008, 11008×4096,
+    /// 8192×28672 at M = 1, 16, 128, 512, 2048, 4096).
     #[arg(long, default_value = "quick")]
     pub grid: String,
-    /// Densities (both operands).
-    #[arg(long, value_delimiter = ',', default_values_t = crate::bench::DENSITIES.to_vec())]
+    /// Densities (both operands); default: every density bucket (tc without --shapes: the
+    /// family's keys, narrowed to these densities when given).
+    #[arg(long, value_delimiter = ',')]
     pub densities: Vec<f64>,
+    /// Family tc: input types to sweep (bf16, f16, tf32); default all three.
+    #[arg(long, value_delimiter = ',')]
+    pub dtype: Vec<String>,
+    /// Family tc: instruction paths (all, mma, wgmma; wgmma only on sm_90).
+    #[arg(long, default_value = "all")]
+    pub path: String,
+    /// Family tc: how each type's space is searched: refine (a coarse set per CTA tile, then
+    /// rounds of one-axis neighbours of the fastest) or exhaustive (nearest the defaults first).
+    #[arg(long, value_enum, default_value = "refine")]
+    pub strategy: crate::families::tc::Strategy,
+    /// Family tc: most kernels timed per key (coarse ones first).
+    #[arg(long)]
+    pub max_candidates: Option<usize>,
+    /// Family tc, refine: the fastest kernels of a key whose neighbours each round adds.
+    #[arg(long, default_value_t = 3)]
+    pub refine_top: usize,
+    /// Family tc, refine: rounds after the coarse one.
+    #[arg(long, default_value_t = 2)]
+    pub refine_rounds: usize,
     /// Only candidates whose name contains one of these substrings.
     #[arg(long, value_delimiter = ',')]
     pub filter: Vec<String>,
@@ -169,7 +195,76 @@ fn failure_records(compiled: &Compiled, release: &str) -> Vec<Candidate> {
 
 /// `esmm-tune sweep`.
 pub fn sweep(args: SweepArgs) -> Result<()> {
+    match args.family.as_str() {
+        "esmm" => sweep_esmm(args),
+        "tc" => sweep_tc(args),
+        other => Err(format!("unknown family {other:?} for sweep: esmm or tc")),
+    }
+}
+
+/// The densities of a sweep: `--densities`, else every density bucket.
+fn densities_of(args: &SweepArgs) -> Result<Vec<f64>> {
+    if args.densities.iter().any(|d| !(0.0..=1.0).contains(d)) {
+        return Err("densities must lie in [0, 1]".into());
+    }
+    Ok(if args.densities.is_empty() { crate::bench::DENSITIES.to_vec() } else { args.densities.clone() })
+}
+
+/// The table to write, stamped with this run's driver, nvcc release, date and command. Under
+/// `--resume` the one in `out` (which must be this GPU's). Otherwise the one in `out` too when
+/// it is this GPU's table (several families share the file), less the entries `fresh` selects
+/// (the keys this sweep measures afresh); else a new one.
+fn open_table(args: &SweepArgs, out: &std::path::Path, gpu: &esmm::DeviceInfo, release: &str, fresh: &dyn Fn(&TableKey) -> bool) -> Result<TunedTable> {
+    let slug = gpu_slug(&gpu.name);
+    let existing = if out.exists() {
+        let text = std::fs::read_to_string(out).map_err(msg("reading the table"))?;
+        let parsed = TunedTable::parse(&text).map_err(|e| format!("{}: {e}", out.display())).and_then(|t| t.check_gpu(&slug).map(|()| t).map_err(|e| e.to_string()));
+        match parsed {
+            Ok(t) => Some(t),
+            Err(e) if args.resume => return Err(e),
+            Err(e) => {
+                eprintln!("warning: {e}; writing a new table there");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let mut table = match existing {
+        Some(mut t) => {
+            if !args.resume {
+                t.entries.retain(|e| !fresh(&e.key));
+            }
+            t
+        }
+        None => TunedTable {
+            schema_version: SCHEMA_VERSION,
+            gpu: GpuInfo { name: gpu.name.clone(), slug: slug.clone(), compute_capability: gpu.compute_capability, sm_count: gpu.sm_count, driver_version: String::new(), cuda_version: String::new() },
+            crate_version: env!("CARGO_PKG_VERSION").into(),
+            date: String::new(),
+            command: String::new(),
+            entries: vec![],
+        },
+    };
+    table.gpu.driver_version = driver_version();
+    table.gpu.cuda_version = release.to_string();
+    table.date = today();
+    table.command = std::env::args().collect::<Vec<_>>().join(" ");
+    Ok(table)
+}
+
+/// Writes a table (creating its directory).
+fn save_table(out: &std::path::Path, t: &TunedTable) -> Result<()> {
+    if let Some(dir) = out.parent() {
+        std::fs::create_dir_all(dir).map_err(msg("creating the table directory"))?;
+    }
+    std::fs::write(out, t.to_json()).map_err(msg("writing the table"))
+}
+
+/// `esmm-tune sweep --family esmm`.
+fn sweep_esmm(args: SweepArgs) -> Result<()> {
     let started = Instant::now();
+    let densities = densities_of(&args)?;
     let shapes: Vec<Dims> = if args.shapes.is_empty() {
         grid_shapes(&args.grid)?
     } else {
@@ -205,46 +300,24 @@ pub fn sweep(args: SweepArgs) -> Result<()> {
 
     let slug = gpu_slug(&first.name);
     let out = args.out.clone().unwrap_or_else(|| PathBuf::from(format!("tune/tables/{slug}.json")));
-    let mut table = if args.resume && out.exists() {
-        let text = std::fs::read_to_string(&out).map_err(msg("reading the table to resume"))?;
-        let t = TunedTable::parse(&text).map_err(|e| format!("{}: {e}", out.display()))?;
-        t.check_gpu(&slug).map_err(|e| e.to_string())?;
-        t
-    } else {
-        TunedTable {
-            schema_version: SCHEMA_VERSION,
-            gpu: GpuInfo { name: first.name.clone(), slug: slug.clone(), compute_capability: first.compute_capability, sm_count: first.sm_count, driver_version: String::new(), cuda_version: String::new() },
-            crate_version: env!("CARGO_PKG_VERSION").into(),
-            date: String::new(),
-            command: String::new(),
-            entries: vec![],
-        }
-    };
-    table.gpu.driver_version = driver_version();
-    table.gpu.cuda_version = release.clone();
-    table.date = today();
-    table.command = std::env::args().collect::<Vec<_>>().join(" ");
+    // Without --resume every esmm key starts afresh; other families' keys are kept.
+    let mut table = open_table(&args, &out, first, &release, &|k| k.family == esmm::Family::Esmm)?;
     let failures = failure_records(&compiled, &release);
     for &d in &shapes {
-        for &dens in &args.densities {
+        for &dens in &densities {
             for c in &failures {
                 table.record(family::key(d, dens), c.clone());
             }
         }
     }
-    let keys: Vec<(Dims, f64)> = shapes.iter().flat_map(|&d| args.densities.iter().map(move |&x| (d, x))).collect();
+    let keys: Vec<(Dims, f64)> = shapes.iter().flat_map(|&d| densities.iter().map(move |&x| (d, x))).collect();
     let pb = ProgressBar::new((keys.len() * names.len()) as u64);
     pb.set_style(ProgressStyle::with_template("sweeping {bar:40} {pos}/{len} [{elapsed_precise} < {eta}] {msg}").unwrap_or_else(|_| ProgressStyle::default_bar()));
     let deadline = args.budget_minutes.map(|m| started + Duration::from_secs_f64(m * 60.0));
     let table = Mutex::new(table);
     let next = AtomicUsize::new(0);
     let (kept, stale) = (AtomicUsize::new(0), AtomicUsize::new(0));
-    let save = |t: &TunedTable| -> Result<()> {
-        if let Some(dir) = out.parent() {
-            std::fs::create_dir_all(dir).map_err(msg("creating the table directory"))?;
-        }
-        std::fs::write(&out, t.to_json()).map_err(msg("writing the table"))
-    };
+    let save = |t: &TunedTable| -> Result<()> { save_table(&out, t) };
     let errors: Mutex<Vec<String>> = Mutex::new(Vec::new());
     std::thread::scope(|s| {
         for h in &handles {
@@ -294,6 +367,332 @@ pub fn sweep(args: SweepArgs) -> Result<()> {
     }
     let measured_keys = table.entries.iter().filter(|e| e.candidates.iter().any(|c| c.status == CandidateStatus::Ok)).count();
     eprintln!("sweep: {} candidates × {} keys ({} measured) in {:.1?}; table {}", names.len(), keys.len(), measured_keys, started.elapsed(), out.display());
+    print_summary(&table);
+    Ok(())
+}
+
+/// What the tc sweep compiled so far (shared by the device workers): each variant's outcome,
+/// and the time spent.
+#[derive(Default)]
+struct TcCompiles {
+    /// Name → fingerprint of the compiled fatbin, or the record of why there is none.
+    done: HashMap<String, std::result::Result<Fingerprint, Box<Candidate>>>,
+    /// Seconds in nvcc (including cache hits) and variants compiled.
+    seconds: f64,
+    count: usize,
+}
+
+/// Compiles (once per process) the `specs` not compiled yet and registers them with every
+/// handle; returns, per spec, its fingerprint or its failure record.
+fn ensure_compiled(specs: &[esmm_spec::TcSpec], state: &Mutex<TcCompiles>, handles: &[Esmm], cc: u32, nvcc: &esmm_toolchain::Nvcc, cache: &std::path::Path) -> Vec<std::result::Result<Fingerprint, Box<Candidate>>> {
+    let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
+    let missing: Vec<KernelSpec> = specs.iter().filter(|s| !st.done.contains_key(&s.name())).map(|s| KernelSpec::Tc(*s)).collect();
+    if !missing.is_empty() {
+        let t0 = Instant::now();
+        let compiled = crate::compile::compile_candidates_with(&missing, cc, nvcc, cache, false);
+        st.seconds += t0.elapsed().as_secs_f64();
+        st.count += missing.len();
+        for h in handles {
+            if let Err(e) = h.add_variants(compiled.ok.iter().map(|(e, b)| (*e, b.clone())).collect()) {
+                eprintln!("warning: registering compiled variants: {e}");
+            }
+        }
+        for (e, _) in &compiled.ok {
+            st.done.insert(e.name.to_string(), Ok(Fingerprint::new(e.source_hash, &nvcc.release)));
+        }
+        for c in failure_records(&compiled, &nvcc.release) {
+            st.done.insert(c.variant.clone(), Err(Box::new(c)));
+        }
+    }
+    specs.iter().map(|s| st.done.get(&s.name()).cloned().unwrap_or_else(|| Err(Box::new(candidate(&s.name(), CandidateStatus::LaunchFailed, None, None, Some("not compiled".into())))))).collect()
+}
+
+/// The keys of a tc sweep: `--shapes` × densities × types, else the family's default keys
+/// (narrowed to `--densities` when given).
+fn tc_keys(args: &SweepArgs, dtypes: &[esmm::ElemType]) -> Result<Vec<(esmm::ElemType, Dims, f64)>> {
+    if args.densities.iter().any(|d| !(0.0..=1.0).contains(d)) {
+        return Err("densities must lie in [0, 1]".into());
+    }
+    if args.shapes.is_empty() {
+        let keys: Vec<_> = tc::default_keys(dtypes).into_iter().filter(|(_, _, d)| args.densities.is_empty() || args.densities.contains(d)).collect();
+        return Ok(keys);
+    }
+    let shapes: Vec<Dims> = args.shapes.iter().map(|s| crate::parse_shape(s)).collect::<Result<_>>()?;
+    let densities = densities_of(args)?;
+    let mut keys = Vec::new();
+    for &t in dtypes {
+        for &d in &shapes {
+            keys.extend(densities.iter().map(|&x| (t, d, x)));
+        }
+    }
+    Ok(keys)
+}
+
+/// The input types of a tc sweep (`--dtype`, default all three).
+fn tc_dtypes(args: &SweepArgs) -> Result<Vec<esmm::ElemType>> {
+    if args.dtype.is_empty() {
+        return Ok(tc::DTYPES.to_vec());
+    }
+    let mut v = Vec::new();
+    for d in &args.dtype {
+        let t = tc::parse_dtype(d)?;
+        if !v.contains(&t) {
+            v.push(t);
+        }
+    }
+    Ok(v)
+}
+
+/// Per-key statistics of the tc sweep (for its log).
+#[derive(Default)]
+struct TcKeyStats {
+    tried: usize,
+    per_round: Vec<usize>,
+    measure_s: f64,
+}
+
+/// Sweeps one tc key on `esmm`: baseline, then the rounds of [`tc::round_candidates`], each
+/// candidate compiled on demand, checked and timed; returns the records and statistics.
+#[allow(clippy::too_many_arguments)]
+fn sweep_tc_key(
+    esmm: &Esmm,
+    handles: &[Esmm],
+    (dtype, d, density): (esmm::ElemType, Dims, f64),
+    space: &[esmm_spec::TcSpec],
+    search: &tc::Search,
+    args: &SweepArgs,
+    done: &dyn Fn(&str) -> bool,
+    recorded: &[Candidate],
+    compiles: &Mutex<TcCompiles>,
+    nvcc: &esmm_toolchain::Nvcc,
+    deadline: Option<Instant>,
+) -> Result<(Vec<Candidate>, TcKeyStats)> {
+    let mut bench = tc::key_bench(esmm, dtype, d, density, args.seed)?;
+    let mut out: Vec<Candidate> = Vec::new();
+    let mut stats = TcKeyStats::default();
+    let baseline = bench.baseline_label();
+    let mut best = f64::INFINITY;
+    if done(baseline) {
+        best = recorded.iter().find(|c| c.variant == baseline).and_then(|c| c.median_ms).unwrap_or(f64::INFINITY);
+    } else {
+        let t = bench.time_baseline(args.reps)?;
+        best = best.min(t.median_ms);
+        out.push(candidate(baseline, CandidateStatus::Ok, None, Some(t), None));
+    }
+    // Kernels timed at this key (this run's and, under --resume, the current recorded ones).
+    let mut timed: Vec<(String, f64)> = recorded.iter().filter(|c| done(&c.variant) && c.status == CandidateStatus::Ok && c.fingerprint.is_some()).filter_map(|c| c.median_ms.map(|m| (c.variant.clone(), m))).collect();
+    for (_, m) in &timed {
+        best = best.min(*m);
+    }
+    let mut tried: HashSet<String> = recorded.iter().filter(|c| done(&c.variant) && c.fingerprint.is_some()).map(|c| c.variant.clone()).collect();
+    for round in 0.. {
+        if round > 0 && deadline.is_some_and(|dl| Instant::now() > dl) {
+            break;
+        }
+        timed.sort_by(|a, b| a.1.total_cmp(&b.1));
+        let ranked: Vec<String> = timed.iter().map(|(n, _)| n.clone()).collect();
+        let list = tc::round_candidates(space, search, round, &ranked, &tried);
+        if list.is_empty() {
+            if round == 0 && search.strategy == tc::Strategy::Refine {
+                continue; // everything coarse was measured before (--resume): refine anyway
+            }
+            break;
+        }
+        stats.per_round.push(list.len());
+        let fps = ensure_compiled(&list, compiles, handles, esmm.device().compute_capability, nvcc, &args.cache);
+        let tm = Instant::now();
+        for (spec, fp) in list.iter().zip(fps) {
+            let name = spec.name();
+            tried.insert(name.clone());
+            stats.tried += 1;
+            let fp = match fp {
+                Ok(fp) => fp,
+                Err(record) => {
+                    out.push(*record);
+                    continue;
+                }
+            };
+            let o = bench.measure(spec, args.prune, best, args.reps)?;
+            if o.status == CandidateStatus::Ok {
+                let ms = o.timing.map_or(f64::INFINITY, |t| t.median_ms);
+                best = best.min(ms);
+                timed.push((name.clone(), ms));
+            }
+            out.push(candidate(&name, o.status, Some(fp), o.timing, o.detail));
+        }
+        stats.measure_s += tm.elapsed().as_secs_f64();
+        if round > search.rounds + 1 {
+            break;
+        }
+    }
+    Ok((out, stats))
+}
+
+/// `esmm-tune sweep --family tc`: keys (type, M, N, K, density) of the tc blockwise workload,
+/// candidates from the family's sweep set per type, searched by `--strategy`, compiled on
+/// demand (wgmma ones for sm_90a), each checked against cuBLAS with fp32 output and timed;
+/// the baseline is cuBLAS in the type. Recorded in the GPU's table with the esmm keys.
+fn sweep_tc(args: SweepArgs) -> Result<()> {
+    let started = Instant::now();
+    let dtypes = tc_dtypes(&args)?;
+    let keys = tc_keys(&args, &dtypes)?;
+    let set = match args.set.as_str() {
+        "sweep" => esmm_codegen::sets::sweep(),
+        "shipped" => esmm_codegen::sets::shipped(),
+        other => return Err(format!("unknown set {other:?}: sweep or shipped")),
+    };
+    let handles: Vec<Esmm> = args.devices.iter().map(|&d| crate::open_gpu(d)).collect::<Result<_>>()?;
+    let first = &handles[0].device().clone();
+    if handles.iter().any(|h| h.device().name != first.name) {
+        return Err("--devices must all be the same kind of GPU (one table per GPU kind)".into());
+    }
+    let cc = first.compute_capability;
+    let paths = tc::paths_for(cc, &args.path)?;
+    let spaces: HashMap<esmm::ElemType, Vec<esmm_spec::TcSpec>> = dtypes
+        .iter()
+        .map(|&t| {
+            let s: Vec<esmm_spec::TcSpec> = tc::space(&set, t, &paths).into_iter().filter(|s| args.filter.is_empty() || args.filter.iter().any(|f| s.name().contains(f.as_str()))).collect();
+            (t, s)
+        })
+        .collect();
+    for &t in &dtypes {
+        let n = spaces[&t].len();
+        if n == 0 {
+            eprintln!("tc {}: no variants in the {} set for paths {:?} (is the tc codegen present?)", tc::dtype_label(t), args.set, paths);
+        } else {
+            eprintln!("tc {}: {n} variants in the {} set ({} coarse)", tc::dtype_label(t), args.set, tc::coarse(&spaces[&t]).len());
+        }
+    }
+    let search = tc::Search { strategy: args.strategy, max_candidates: args.max_candidates, refine_top: args.refine_top, rounds: args.refine_rounds };
+    let nvcc = find_nvcc(args.nvcc.as_deref())?;
+    if nvcc.release.is_empty() {
+        return Err(format!("{} --version names no release; measurements could not be fingerprinted", nvcc.path.display()));
+    }
+    // Fingerprints of the whole space (rendering is cheap; compiling happens on demand), for
+    // --resume; a variant that does not render is recorded `invalid` under its type's keys.
+    let mut fingerprints: HashMap<String, Fingerprint> = HashMap::new();
+    let mut unrenderable: HashMap<esmm::ElemType, Vec<Candidate>> = HashMap::new();
+    for (&t, space) in &spaces {
+        for s in space {
+            match esmm_codegen::source_hash(&KernelSpec::Tc(*s)) {
+                Ok(h) => {
+                    fingerprints.insert(s.name(), Fingerprint::new(h, &nvcc.release));
+                }
+                Err(why) => unrenderable.entry(t).or_default().push(candidate(&s.name(), CandidateStatus::Invalid, None, None, Some(format!("did not render: {why}")))),
+            }
+        }
+    }
+    let renderable: HashMap<esmm::ElemType, Vec<esmm_spec::TcSpec>> = spaces.iter().map(|(&t, v)| (t, v.iter().filter(|s| fingerprints.contains_key(&s.name())).copied().collect())).collect();
+    let plain_names: Vec<String> = fingerprints.keys().cloned().collect();
+    let slug = gpu_slug(&first.name);
+    let out = args.out.clone().unwrap_or_else(|| PathBuf::from(format!("tune/tables/{slug}.json")));
+    let key_set: Vec<TableKey> = keys.iter().map(|&(t, d, x)| tc::key(t, d, x)).collect();
+    let mut table = open_table(&args, &out, first, &nvcc.release, &|k| key_set.contains(k))?;
+    for &(t, d, x) in &keys {
+        for c in unrenderable.get(&t).into_iter().flatten() {
+            table.record(tc::key(t, d, x), c.clone());
+        }
+    }
+    eprintln!(
+        "tc sweep: {} keys on {} GPU(s), strategy {:?} (refine top {}, {} rounds, cap {:?}); compiling on demand with {} (CUDA {})",
+        keys.len(),
+        handles.len(),
+        search.strategy,
+        search.refine_top,
+        search.rounds,
+        search.max_candidates,
+        nvcc.path.display(),
+        nvcc.release
+    );
+    let pb = ProgressBar::new(keys.len() as u64);
+    pb.set_style(ProgressStyle::with_template("sweeping tc {bar:40} {pos}/{len} keys [{elapsed_precise} < {eta}] {msg}").unwrap_or_else(|_| ProgressStyle::default_bar()));
+    let deadline = args.budget_minutes.map(|m| started + Duration::from_secs_f64(m * 60.0));
+    let table = Mutex::new(table);
+    let next = AtomicUsize::new(0);
+    let compiles = Mutex::new(TcCompiles::default());
+    let errors: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let (pairs, measure_ms, skipped) = (AtomicUsize::new(0), AtomicUsize::new(0), AtomicUsize::new(0));
+    std::thread::scope(|s| {
+        for h in &handles {
+            let (keys, table, next, pb, errors, args, out, renderable, fingerprints, plain_names) = (&keys, &table, &next, &pb, &errors, &args, &out, &renderable, &fingerprints, &plain_names);
+            let (compiles, nvcc, handles, search, pairs, measure_ms, skipped) = (&compiles, &nvcc, &handles, &search, &pairs, &measure_ms, &skipped);
+            s.spawn(move || {
+                while let Some(&(t, d, dens)) = keys.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    if deadline.is_some_and(|dl| Instant::now() > dl) {
+                        skipped.fetch_add(1, Ordering::Relaxed);
+                        continue;
+                    }
+                    let label = format!("{} {}x{}x{} d={dens}", tc::dtype_label(t), d.m, d.n, d.k);
+                    pb.set_message(label.clone());
+                    let key = tc::key(t, d, dens);
+                    let (current, recorded): (HashSet<String>, Vec<Candidate>) = if args.resume {
+                        let tb = table.lock().unwrap_or_else(|p| p.into_inner());
+                        let (current, _) = current_under(&tb, &key, fingerprints, plain_names);
+                        let recorded = tb.entries.iter().filter(|e| e.key == key).flat_map(|e| e.candidates.clone()).collect();
+                        (current, recorded)
+                    } else {
+                        (HashSet::new(), Vec::new())
+                    };
+                    let done = |n: &str| current.contains(n);
+                    let space = renderable.get(&t).map_or(&[][..], Vec::as_slice);
+                    let tk = Instant::now();
+                    match sweep_tc_key(h, handles, (t, d, dens), space, search, args, &done, &recorded, compiles, nvcc, deadline) {
+                        Ok((cands, stats)) => {
+                            pairs.fetch_add(stats.tried, Ordering::Relaxed);
+                            measure_ms.fetch_add((stats.measure_s * 1000.0) as usize, Ordering::Relaxed);
+                            let baseline = esmm::dispatch::tuned::dense_baseline(tc::FAMILY, t);
+                            let base_ms = cands.iter().chain(&recorded).find(|c| c.variant == baseline).and_then(|c| c.median_ms);
+                            let best = cands.iter().filter(|c| c.status == CandidateStatus::Ok && c.fingerprint.is_some()).filter_map(|c| c.median_ms.map(|m| (m, c.variant.clone()))).min_by(|a, b| a.0.total_cmp(&b.0));
+                            let failed = cands.iter().filter(|c| matches!(c.status, CandidateStatus::Wrong | CandidateStatus::LaunchFailed | CandidateStatus::Invalid)).count();
+                            pb.println(format!(
+                                "{label}: {} kernels (rounds {:?}), {failed} failed; best {} ({:.4} ms, {:.2}× {baseline} {:.4} ms); {:.1} s",
+                                stats.tried,
+                                stats.per_round,
+                                best.as_ref().map_or("none", |b| b.1.as_str()),
+                                best.as_ref().map_or(f64::NAN, |b| b.0),
+                                base_ms.zip(best.as_ref()).map_or(f64::NAN, |(c, b)| c / b.0),
+                                base_ms.unwrap_or(f64::NAN),
+                                tk.elapsed().as_secs_f64()
+                            ));
+                            let mut tb = table.lock().unwrap_or_else(|p| p.into_inner());
+                            for c in cands {
+                                tb.record(key.clone(), c);
+                            }
+                            if let Err(e) = save_table(out, &tb) {
+                                errors.lock().unwrap_or_else(|p| p.into_inner()).push(e);
+                            }
+                        }
+                        Err(e) => errors.lock().unwrap_or_else(|p| p.into_inner()).push(format!("{label}: {e}")),
+                    }
+                    pb.inc(1);
+                }
+            });
+        }
+    });
+    pb.finish_and_clear();
+    let table = table.into_inner().unwrap_or_else(|p| p.into_inner());
+    save_table(&out, &table)?;
+    for e in errors.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        eprintln!("warning: key skipped: {e}");
+    }
+    let skipped = skipped.into_inner();
+    if skipped > 0 {
+        eprintln!("budget: {skipped} keys not started (--budget-minutes); `--resume` continues");
+    }
+    let c = compiles.into_inner().unwrap_or_else(|p| p.into_inner());
+    let pairs = pairs.into_inner();
+    let measure_s = measure_ms.into_inner() as f64 / 1000.0;
+    eprintln!(
+        "tc sweep: {} keys, {pairs} (key, kernel) pairs checked and timed in {measure_s:.1} s ({:.0} ms each); {} variants compiled in {:.1} s ({:.2} s each, {} nvcc jobs at a time); total {:.1?}; table {}",
+        keys.len() - skipped,
+        1000.0 * measure_s / pairs.max(1) as f64,
+        c.count,
+        c.seconds,
+        c.seconds / c.count.max(1) as f64,
+        esmm_toolchain::thread_count(usize::MAX),
+        started.elapsed(),
+        out.display()
+    );
     print_summary(&table);
     Ok(())
 }

@@ -257,6 +257,11 @@ pub fn plan(
             out.push(Plan::Variant(e));
         }
     }
+    // Last resort: a call no variant serves (a type pair without kernels, no kernel for this
+    // GPU) runs the dense library path when it can.
+    if cublas_ok && !out.contains(&Plan::Cublas) {
+        out.push(Plan::Cublas);
+    }
     out
 }
 

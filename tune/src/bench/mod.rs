@@ -3,12 +3,15 @@
 //!
 //! - [`timing`]: device-resident problems, event timing, host wall-clock timing;
 //! - [`esmm`]: the esmm family's experiments (density, overhead, fusion, amortization, scaling);
-//! - [`dispatch`]: the cost of default dispatch (host µs per call, GPU time vs cuBLAS).
+//! - [`dispatch`]: the cost of default dispatch (host µs per call, GPU time vs cuBLAS);
+//! - [`tc`]: family tc's experiments (`--dtype bf16|f16|tf32`), written as
+//!   `tc_<dtype>_<experiment>.csv`.
 
 pub mod charts;
 pub mod dispatch;
 pub mod esmm;
 pub mod row;
+pub mod tc;
 pub mod timing;
 
 use crate::{msg, Result};
@@ -45,8 +48,14 @@ pub struct BenchArgs {
     #[arg(long, value_enum, default_value = "blockwise")]
     pub workload: WorkloadKind,
     /// Variants: default (dispatcher's choice), default+prepared (prepared B), presets (k10..k30) or full names.
-    #[arg(long, value_delimiter = ',', default_value = "default,default+prepared,k10,k17,k20,k21,k25,k28,k30")]
+    /// Default for f32 (family esmm): default,default+prepared,k10,k17,k20,k21,k25,k28,k30; for
+    /// family tc: default,default+prepared,wgmma-dense,mma-dense,wgmma-sparse,mma-sparse,table,best-sparse
+    /// (also known: wgmma-sep, mma-sep, tc_… names).
+    #[arg(long, value_delimiter = ',')]
     pub variants: Vec<String>,
+    /// Input type: f32 (family esmm, CUDA cores) or bf16, f16, tf32 (family tc, tensor cores).
+    #[arg(long, default_value = "f32")]
+    pub dtype: String,
     /// Check every variant against a reference before timing it (f64 CPU for small shapes, cuBLAS otherwise).
     #[arg(long)]
     pub check: bool,
@@ -124,17 +133,35 @@ pub fn make_workload(cfg: &BenchConfig, d: Dims, density_a: f64, density_b: f64,
     w
 }
 
+/// The esmm variants the density experiment times by default.
+pub const ESMM_VARIANTS: [&str; 9] = ["default", "default+prepared", "k10", "k17", "k20", "k21", "k25", "k28", "k30"];
+
 /// The experiments named by `--experiment` (`all` expands), or an error naming the unknown one.
 pub fn experiments(requested: &[String]) -> Result<Vec<String>> {
+    experiments_of(requested, &EXPERIMENTS)
+}
+
+/// [`experiments`] over the experiments `known` of a family.
+pub fn experiments_of(requested: &[String], known: &[&str]) -> Result<Vec<String>> {
     if requested.iter().any(|e| e == "all") {
-        return Ok(EXPERIMENTS.iter().map(|s| s.to_string()).collect());
+        return Ok(known.iter().map(|s| s.to_string()).collect());
     }
     for e in requested {
-        if !EXPERIMENTS.contains(&e.as_str()) {
-            return Err(format!("unknown experiment {e:?}; known: {}, all", EXPERIMENTS.join(", ")));
+        if !known.contains(&e.as_str()) {
+            let hint = if e == "fusion" { " (family tc has no fused variants: see overhead and activations)" } else { "" };
+            return Err(format!("unknown experiment {e:?}{hint}; known: {}, all", known.join(", ")));
         }
     }
     Ok(requested.to_vec())
+}
+
+/// The family of `--dtype`: None for f32 (esmm), else the tc input type.
+pub fn tc_dtype(dtype: &str) -> Result<Option<::esmm::ElemType>> {
+    match dtype.trim() {
+        "f32" => Ok(None),
+        "tf32" | "bf16" | "f16" => crate::families::tc::parse_dtype(dtype).map(Some),
+        other => Err(format!("unknown dtype {other:?}: f32 (family esmm), bf16, f16 or tf32 (family tc)")),
+    }
 }
 
 /// Runs one experiment on the GPU, printing its table; returns its rows.
@@ -151,10 +178,18 @@ pub fn run_experiment(esmm: &Esmm, cfg: &BenchConfig, experiment: &str) -> Resul
 
 /// `esmm-tune bench`.
 pub fn run(args: BenchArgs) -> Result<()> {
-    let experiments = experiments(&args.experiment)?;
+    let tc_type = tc_dtype(&args.dtype)?;
+    let experiments = match tc_type {
+        None => experiments(&args.experiment)?,
+        Some(_) => experiments_of(&args.experiment, &tc::EXPERIMENTS)?,
+    };
     if args.densities.iter().chain(&args.density_a).chain(&args.density_b).any(|d| !(0.0..=1.0).contains(d)) {
         return Err("densities must lie in [0, 1]".into());
     }
+    if let Some(dtype) = tc_type {
+        return run_tc(args, dtype, &experiments);
+    }
+    let args = BenchArgs { variants: if args.variants.is_empty() { ESMM_VARIANTS.iter().map(|s| s.to_string()).collect() } else { args.variants }, ..args };
     let esmm = crate::open_gpu(args.device)?;
     let cfg = BenchConfig {
         dims: args.shape,
@@ -180,9 +215,71 @@ pub fn run(args: BenchArgs) -> Result<()> {
     Ok(())
 }
 
-/// `esmm-tune figures`: redraws the charts of every `<experiment>.csv` in `from`.
+/// `esmm-tune bench --dtype bf16|f16|tf32`: family tc's experiments, each written as
+/// `<out>/tc_<dtype>_<experiment>.csv` with its chart.
+fn run_tc(args: BenchArgs, dtype: ::esmm::ElemType, experiments: &[String]) -> Result<()> {
+    let esmm = crate::open_gpu(args.device)?;
+    let cfg = BenchConfig {
+        dims: args.shape,
+        densities: args.densities,
+        density_a: args.density_a,
+        density_b: args.density_b,
+        workload: args.workload,
+        variants: args.variants,
+        check: true,
+        reps: args.reps,
+        seed: args.seed,
+    };
+    if cfg.workload != WorkloadKind::Blockwise {
+        eprintln!("note: family tc uses its own workloads (tc blockwise; realistic activations in --experiment activations); --workload is ignored");
+    }
+    let out = &args.out;
+    let mut failed = Vec::new();
+    for e in experiments {
+        let stream = esmm.context().new_stream().map_err(msg("creating a stream"))?;
+        // SAFETY: every buffer of the bench is used on this one stream only.
+        unsafe { esmm.context().disable_event_tracking() };
+        let rows = match tc::run(&esmm, &stream, &cfg, dtype, e) {
+            Ok(r) => r,
+            Err(err) => {
+                eprintln!("error: tc {e}: {err}");
+                failed.push(e.clone());
+                continue;
+            }
+        };
+        let stem = tc::stem(dtype, e);
+        let csv = row::write_csv(out, &stem, &rows)?;
+        eprintln!("wrote {}", csv.display());
+        match tc::draw(out, &stem, e, &rows) {
+            Ok(files) => files.iter().for_each(|f| eprintln!("wrote {}", f.display())),
+            Err(err) => eprintln!("warning: charts for {stem} not drawn ({err}); run `esmm-tune figures --from {}` elsewhere", out.display()),
+        }
+    }
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("tc experiments failed: {}", failed.join(", ")))
+    }
+}
+
+/// `esmm-tune figures`: redraws the charts of every `<experiment>.csv` (and family tc's
+/// `tc_<dtype>_<experiment>.csv`) in `from`.
 pub fn figures(from: &Path) -> Result<()> {
     let mut any = false;
+    for dtype in crate::families::tc::DTYPES {
+        for e in tc::EXPERIMENTS {
+            let stem = tc::stem(dtype, e);
+            let csv = from.join(format!("{stem}.csv"));
+            if !csv.exists() {
+                continue;
+            }
+            any = true;
+            let rows = row::read_csv(&csv)?;
+            for f in tc::draw(from, &stem, e, &rows)? {
+                eprintln!("wrote {}", f.display());
+            }
+        }
+    }
     for e in EXPERIMENTS {
         let csv = from.join(format!("{e}.csv"));
         if !csv.exists() {

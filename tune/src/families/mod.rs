@@ -3,3 +3,4 @@
 //! sweep driver (`crate::sweep`) is family-agnostic around these.
 
 pub mod esmm;
+pub mod tc;

@@ -99,7 +99,11 @@ pub fn render(valid: &ValidTc) -> Result<String, String> {
         .iter()
         .map(|l| Entry {
             suffix: l.stage.suffix(),
-            bounds: if l.stage == Stage::Gemm && s.path == TcPath::Wgmma { format!("{}, 1", l.threads) } else { l.threads.to_string() },
+            bounds: match (l.stage, s.path) {
+                (Stage::Gemm, TcPath::Wgmma) => format!("{}, 1", l.threads),
+                (Stage::Gemm, TcPath::Mma) => format!("{}, {}", l.threads, super::layout::mma_min_blocks(s)),
+                _ => l.threads.to_string(),
+            },
             signature: signature(l.args),
             body: body(s, l.stage),
         })

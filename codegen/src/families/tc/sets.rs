@@ -16,40 +16,33 @@ pub fn members(set: SetName) -> Vec<KernelSpec> {
     }
 }
 
-/// The kinds the runtime dispatches to by default, each with every epilogue: per (path,
-/// input type) the dense tile and its joint twins (prepared B, separate), plus A-only for bf16.
-fn default_kinds() -> Vec<TcSpec> {
-    let mut kinds = Vec::new();
+/// The default variants: per (path, input type) the dense tile and its joint prepared-B twin
+/// with every epilogue; for bf16 also the separate-pattern joint and A-only kinds and the f32
+/// output of dense and joint (epilogue none). Kept small: every mma file compiles for five
+/// architectures on every CI run.
+pub fn defaults() -> Vec<KernelSpec> {
+    let mut out = Vec::new();
+    let every = |t: TcSpec, out: &mut Vec<KernelSpec>| out.extend(Epilogue::all().map(|e| KernelSpec::Tc(t.with_epilogue(e))));
     for t in [WGMMA_BF16, WGMMA_F16, WGMMA_TF32, MMA_BF16, MMA_F16, MMA_TF32] {
-        kinds.push(t);
-        kinds.push(sparse(t, TcSparsity::Joint, TcPatterns::PreparedB));
-        kinds.push(sparse(t, TcSparsity::Joint, TcPatterns::Separate));
+        every(t, &mut out);
+        every(sparse(t, TcSparsity::Joint, TcPatterns::PreparedB), &mut out);
         if t.dtype == ElemType::Bf16 {
-            kinds.push(sparse(t, TcSparsity::AOnly, TcPatterns::Separate));
+            out.push(KernelSpec::Tc(sparse(t, TcSparsity::Joint, TcPatterns::Separate)));
+            out.push(KernelSpec::Tc(sparse(t, TcSparsity::AOnly, TcPatterns::Separate)));
+            let f32_out = TcSpec { out: ElemType::F32, ..t };
+            out.push(KernelSpec::Tc(f32_out));
+            out.push(KernelSpec::Tc(sparse(f32_out, TcSparsity::Joint, TcPatterns::PreparedB)));
         }
     }
-    // bf16 inputs with f32 output.
-    for t in [WGMMA_BF16, MMA_BF16] {
-        let t = TcSpec { out: ElemType::F32, ..t };
-        kinds.push(t);
-        kinds.push(sparse(t, TcSparsity::Joint, TcPatterns::PreparedB));
-    }
-    kinds
+    out
 }
 
-/// The default variants: every default kind with every epilogue.
-pub fn defaults() -> Vec<KernelSpec> {
-    default_kinds()
-        .into_iter()
-        .flat_map(|k| Epilogue::all().map(move |e| KernelSpec::Tc(k.with_epilogue(e))))
-        .collect()
-}
-
-/// Defaults ∪ presets ∪ the tc winners of the committed tuned tables (every epilogue).
+/// Defaults ∪ presets ∪ the tc winners of the committed tuned tables (with every epilogue).
 fn shipped() -> Vec<KernelSpec> {
     let winners = tuned_winners().into_iter().filter(|s| s.family() == Family::Tc);
     let mut out = defaults();
-    for s in PRESETS.iter().map(|p| p.spec).chain(winners) {
+    out.extend(PRESETS.iter().map(|p| p.spec));
+    for s in winners {
         out.extend(Epilogue::all().map(|e| s.with_epilogue(e)));
     }
     out

@@ -51,6 +51,10 @@ pub fn validate(s: &TcSpec) -> Result<ValidTc, Vec<String>> {
                 format!("bm {} must be 64 or 128 rows per consumer warpgroup ({} consumers)", s.bm, s.consumers),
             );
             rule(matches!(s.bn, 64 | 128 | 192 | 256), format!("bn {} must be 64, 128, 192 or 256 (one wgmma n)", s.bn));
+            rule(
+                s.consumers > 0 && (s.bm / s.consumers.max(1) / 64) * s.bn <= 256,
+                format!("a consumer warpgroup holds at most 64x256 or 128x128 fp32 accumulators ({}x{} asked)", s.bm / s.consumers.max(1), s.bn),
+            );
             rule(s.archs == TcSpec::default_archs(TcPath::Wgmma), "wgmma variants target sm_90a alone".into());
         }
         TcPath::Mma => {

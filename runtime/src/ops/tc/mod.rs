@@ -222,7 +222,11 @@ impl Esmm {
         let mut run = TcRun { esmm: self, stream, v: &v, events: stage_events.as_deref_mut() };
         let ws = self.workspaces.get(stream);
         let mut ws = lock(&ws);
-        let base = ArgValues { a: a_ptr, b: b_ptr, c: c_ptr, dims, col_nnz: nnz_ptr, ..Default::default() };
+        // C as the GEMM writes it: in place when 16-byte aligned (the epilogues store 16 bytes),
+        // else into an aligned workspace copied to C after the GEMM.
+        let c_bytes = m * n * O::TYPE.size() as usize;
+        let c_gemm = if c_ptr % 16 == 0 { c_ptr } else { ws.c_pack(c_bytes)? };
+        let base = ArgValues { a: a_ptr, b: b_ptr, c: c_gemm, dims, col_nnz: nnz_ptr, ..Default::default() };
         let vec = 16 / T::TYPE.size() as usize;
 
         // A as the GEMM reads it: in place when its rows are 16-byte aligned, else packed.
@@ -259,13 +263,15 @@ impl Esmm {
             b_pat = match prepared_b {
                 Some(p) => {
                     prepared_pat = true;
+                    // First: a pattern made now records its Inf/NaN in the prepared B.
+                    let b_pat = p.pattern(&mut run, &spec, &base)?;
                     if p.has_nonfinite() {
                         // SAFETY: ctrl holds 4 u32 (workspace); word 2 is set to this epoch.
                         unsafe { cudarc::driver::sys::cuMemsetD32Async(vals.ctrl + 8, vals.epoch, 1, stream.cu_stream()) }
                             .result()
                             .during("marking a non-finite B")?;
                     }
-                    p.pattern(&mut run, &spec, &base)?
+                    b_pat
                 }
                 None => {
                     let b_pat = ws.b_pattern(b_groups * words)?;
@@ -280,6 +286,12 @@ impl Esmm {
             vals.tmap_b = tmap::encode(b_gemm, T::TYPE, k, n, ldb, tmap::box_dims(&spec, true))?;
         }
         run.stage(Stage::Gemm, &vals)?;
+        if c_gemm != c_ptr {
+            // SAFETY: both hold ≥ c_bytes (C checked against the shape; the workspace sized above).
+            unsafe { cudarc::driver::sys::cuMemcpyDtoDAsync_v2(c_ptr, c_gemm, c_bytes, stream.cu_stream()) }
+                .result()
+                .during("copying C from the aligned workspace")?;
+        }
         if let Some(s) = state.as_mut() {
             if s.count_call(false) && a_pat != 0 {
                 let k_groups = k.div_ceil(spec.k_gran as usize);

@@ -55,9 +55,11 @@ impl TcPreparedB {
     pub fn density(&self) -> f64 {
         self.density
     }
-    /// Whether B holds an Inf or NaN (then sparse kernels skip nothing on calls with this B).
+    /// Whether B holds an Inf or NaN (then sparse kernels skip nothing on calls with this B), as
+    /// seen by every B-pattern stage run on it so far (at preparation, and on first use of each
+    /// granularity).
     pub fn has_nonfinite(&self) -> bool {
-        self.nonfinite
+        self.nonfinite || lock(&self.made).nonfinite
     }
 
     pub(crate) fn check(&self, ctx: &Arc<CudaContext>, b_addr: u64, dims: Dims, dtype: ElemType) -> Result<()> {

@@ -8,11 +8,15 @@ use esmm_spec::{ElemType, TcSpec};
 use crate::error::{Error, Result};
 use crate::launch::TensorMap;
 
-/// The box (elements of k × rows) one TMA load of A (`b = false`) or Bᵀ (`b = true`) fills:
-/// one 128-byte k slice of the CTA tile's rows (at most 256 rows per box, the hardware limit).
+/// The box (elements of k × rows) one TMA load of A (`b = false`) or Bᵀ (`b = true`) fills, as
+/// `templates/tc/wgmma.cuh` issues them: one 128-byte k slice of 64 rows of A; of Bᵀ, one wgmma
+/// chunk of columns (the B pattern's column group when the variant skips per group, else BN).
 pub(crate) fn box_dims(s: &TcSpec, b: bool) -> (u32, u32) {
-    let rows = if b { s.bn } else { s.bm };
-    (s.bk, rows.min(256))
+    if !b {
+        return (s.bk, 64);
+    }
+    let chunk = if s.sparsity == esmm_spec::TcSparsity::Joint && s.b_cols < s.bn { s.b_cols.max(64) } else { s.bn };
+    (s.bk, chunk)
 }
 
 /// Encodes the map of a row-major `rows × k` operand with leading dimension `ld` (elements).
