@@ -3615,7 +3615,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x7f03993427151425,
+        source_hash: 0xe6772895a076aa16,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -3663,7 +3663,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternA,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::A,
@@ -3685,7 +3685,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternB,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::B,
@@ -3768,7 +3768,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x6740c8396fa52e11,
+        source_hash: 0xc78867782a922cf2,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -3816,7 +3816,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternA,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::A,
@@ -3838,7 +3838,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternB,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::B,
@@ -3921,7 +3921,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x1ef681e9683eb942,
+        source_hash: 0xc676411607240461,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -3969,7 +3969,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternA,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::A,
@@ -3991,7 +3991,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternB,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::B,
@@ -4074,7 +4074,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x0e74d2474663481e,
+        source_hash: 0x68621a2823c24c53,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -4122,7 +4122,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternA,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::A,
@@ -4144,7 +4144,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternB,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::B,
@@ -4227,7 +4227,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x9d17916f5b67436d,
+        source_hash: 0x11977a3eeb028d70,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -4275,7 +4275,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternA,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::A,
@@ -4297,7 +4297,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternB,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::B,
@@ -4380,7 +4380,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x9191a79b85c266d6,
+        source_hash: 0xccfd1864db6844cb,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -4428,7 +4428,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternA,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::A,
@@ -4450,7 +4450,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternB,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::B,
@@ -4533,7 +4533,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x12dada22e95df6cd,
+        source_hash: 0x3dbcada095db3ab4,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -4581,7 +4581,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternA,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::A,
@@ -4603,7 +4603,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternB,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::B,
@@ -4686,7 +4686,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xe5c5a40b56ac7ffd,
+        source_hash: 0x9c15fdc13b080e32,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -4734,7 +4734,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternA,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::A,
@@ -4756,7 +4756,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternB,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::B,
@@ -4839,7 +4839,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x463bbc3ec9e45ac9,
+        source_hash: 0xf0cbe5523ec01ad8,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -4887,7 +4887,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternA,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::A,
@@ -4909,7 +4909,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternB,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::B,
@@ -4992,7 +4992,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xb3fd27efb156a0fb,
+        source_hash: 0x69bb0f21112525a8,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -5101,7 +5101,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x836762c953b0691c,
+        source_hash: 0x9711f788b28dc19b,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -5210,7 +5210,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xd3f2611a357d5608,
+        source_hash: 0xa3901b6debcaf101,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -5319,7 +5319,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x47baeeee3cd7e2ab,
+        source_hash: 0x3f6e0065c51a39f6,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -5428,7 +5428,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x8f3d09a6f0ad1594,
+        source_hash: 0xc2fb818f716fd5bd,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -5537,7 +5537,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xe07bd6d5e8d1a947,
+        source_hash: 0xd262e7c4b7157f6e,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -5646,7 +5646,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xf6ab88ec8289e2d3,
+        source_hash: 0x9625f698164f3482,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -5755,7 +5755,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(8),
         }),
         is_default: true,
-        source_hash: 0x6eafbf39a8904e8a,
+        source_hash: 0x46f9b5e5b19152ff,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -5803,7 +5803,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternA,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::A,
@@ -5825,7 +5825,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternB,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::B,
@@ -5898,7 +5898,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(8),
         }),
         is_default: true,
-        source_hash: 0x7d2395391d026d77,
+        source_hash: 0x222a6f3a943d5710,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -5946,7 +5946,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternA,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::A,
@@ -5968,7 +5968,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternB,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::B,
@@ -6041,7 +6041,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(8),
         }),
         is_default: true,
-        source_hash: 0xccb623d6eded9b84,
+        source_hash: 0x91971c692515b323,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -6089,7 +6089,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternA,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::A,
@@ -6111,7 +6111,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternB,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::B,
@@ -6184,7 +6184,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(8),
         }),
         is_default: true,
-        source_hash: 0x2aba9dab42eb179a,
+        source_hash: 0x1992c5cf639c2cc7,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -6232,7 +6232,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternA,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::A,
@@ -6254,7 +6254,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternB,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::B,
@@ -6327,7 +6327,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(8),
         }),
         is_default: true,
-        source_hash: 0xcefe87ea0cf53b53,
+        source_hash: 0x173abea134261046,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -6375,7 +6375,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternA,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::A,
@@ -6397,7 +6397,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternB,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::B,
@@ -6470,7 +6470,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(8),
         }),
         is_default: true,
-        source_hash: 0x99e359b77ae6ce54,
+        source_hash: 0x174c1db9c2d443e9,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -6518,7 +6518,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternA,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::A,
@@ -6540,7 +6540,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternB,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::B,
@@ -6613,7 +6613,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(8),
         }),
         is_default: true,
-        source_hash: 0x12dac66722b54605,
+        source_hash: 0xfa995307cce74a34,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -6661,7 +6661,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternA,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::A,
@@ -6683,7 +6683,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternB,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::B,
@@ -6756,7 +6756,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(8),
         }),
         is_default: true,
-        source_hash: 0x3edacf13abe87ad1,
+        source_hash: 0x1eb50d3df0c0c6de,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -6804,7 +6804,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternA,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::A,
@@ -6826,7 +6826,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternB,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::B,
@@ -6899,7 +6899,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(8),
         }),
         is_default: true,
-        source_hash: 0x6d10354d775ea5f7,
+        source_hash: 0x323b550d3d63cd36,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -6947,7 +6947,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternA,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::A,
@@ -6969,7 +6969,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternB,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::B,
@@ -7042,7 +7042,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(8),
         }),
         is_default: true,
-        source_hash: 0x42de60ac4230f790,
+        source_hash: 0xf99d4474249af1b3,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -7141,7 +7141,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(8),
         }),
         is_default: true,
-        source_hash: 0x33bf427431d78b61,
+        source_hash: 0xbc93aa2c4f5db2ea,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -7240,7 +7240,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(8),
         }),
         is_default: true,
-        source_hash: 0x9cf3ff3d95fd2297,
+        source_hash: 0xe04f6351cf9974de,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -7339,7 +7339,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(8),
         }),
         is_default: true,
-        source_hash: 0x30c6679289680fd4,
+        source_hash: 0x357163b836cd41f1,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -7438,7 +7438,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(8),
         }),
         is_default: true,
-        source_hash: 0x06cc90ac807b9be9,
+        source_hash: 0xba587094910007d8,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -7537,7 +7537,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(8),
         }),
         is_default: true,
-        source_hash: 0xe6b65792f631b092,
+        source_hash: 0x4342b77d4e795ca3,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -7636,7 +7636,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(8),
         }),
         is_default: true,
-        source_hash: 0x9fe9e60796db0c4e,
+        source_hash: 0x0c80d8d48f560987,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -7735,7 +7735,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xae3bf6a3e684ebfe,
+        source_hash: 0x4c069019152c7621,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -7783,7 +7783,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternA,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::A,
@@ -7805,7 +7805,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternB,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::B,
@@ -7888,7 +7888,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x931ab31ec6ca6291,
+        source_hash: 0x2c6b348aad35ed0e,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -7936,7 +7936,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternA,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::A,
@@ -7958,7 +7958,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternB,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::B,
@@ -8041,7 +8041,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x6bd3d08fc3f94f6f,
+        source_hash: 0xa92e52c11a944a0a,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -8089,7 +8089,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternA,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::A,
@@ -8111,7 +8111,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternB,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::B,
@@ -8194,7 +8194,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x06119c35b4012eb0,
+        source_hash: 0xf60f668ec0ba2fc9,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -8242,7 +8242,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternA,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::A,
@@ -8264,7 +8264,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternB,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::B,
@@ -8347,7 +8347,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x7bf2230baac12d1b,
+        source_hash: 0x6304b4213f29cf0a,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -8395,7 +8395,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternA,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::A,
@@ -8417,7 +8417,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternB,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::B,
@@ -8500,7 +8500,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xce445e5a18703c2c,
+        source_hash: 0xb6d12f22ab249bdd,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -8548,7 +8548,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternA,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::A,
@@ -8570,7 +8570,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternB,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::B,
@@ -8653,7 +8653,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xc05d452a88e14c46,
+        source_hash: 0xcf0630e046bb4e27,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -8762,7 +8762,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x96ab155bca4f8691,
+        source_hash: 0x756c54cec2774ea0,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -8871,7 +8871,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xb8a44c81ba4c14db,
+        source_hash: 0x3dad3544621cef8c,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -8980,7 +8980,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xec5797655b6678c8,
+        source_hash: 0x1a55fd95fd6f64fb,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -9089,7 +9089,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x54ffb8e97d3bd83b,
+        source_hash: 0x605e0621b3a1b4f0,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -9198,7 +9198,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x6bf004953d7ce260,
+        source_hash: 0x7c36ba24face9bc3,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -9307,7 +9307,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(8),
         }),
         is_default: true,
-        source_hash: 0xc90bee2cd39b7660,
+        source_hash: 0xc80243009c6faf47,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -9355,7 +9355,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternA,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::A,
@@ -9377,7 +9377,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternB,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::B,
@@ -9450,7 +9450,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(8),
         }),
         is_default: true,
-        source_hash: 0x6d28bbf25faa1277,
+        source_hash: 0xfdcf7f29471f8d58,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -9498,7 +9498,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternA,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::A,
@@ -9520,7 +9520,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternB,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::B,
@@ -9593,7 +9593,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(8),
         }),
         is_default: true,
-        source_hash: 0xccd1a28c82fb573b,
+        source_hash: 0xe036a22d0d7a2e0a,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -9641,7 +9641,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternA,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::A,
@@ -9663,7 +9663,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternB,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::B,
@@ -9736,7 +9736,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(8),
         }),
         is_default: true,
-        source_hash: 0x2fab09929c03f0ae,
+        source_hash: 0x3e21b0999292f3e3,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -9784,7 +9784,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternA,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::A,
@@ -9806,7 +9806,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternB,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::B,
@@ -9879,7 +9879,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(8),
         }),
         is_default: true,
-        source_hash: 0x42c297f6cd3195f9,
+        source_hash: 0xe62540fad0afd9e4,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -9927,7 +9927,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternA,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::A,
@@ -9949,7 +9949,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternB,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::B,
@@ -10022,7 +10022,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(8),
         }),
         is_default: true,
-        source_hash: 0x59c592a3a63721fc,
+        source_hash: 0x2b027fecb4733da1,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -10070,7 +10070,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternA,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::A,
@@ -10092,7 +10092,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternB,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::B,
@@ -10165,7 +10165,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(8),
         }),
         is_default: true,
-        source_hash: 0x265beffe8e00ce71,
+        source_hash: 0xd2e535f066c8cc48,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -10264,7 +10264,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(8),
         }),
         is_default: true,
-        source_hash: 0x2dd932e0cf82abec,
+        source_hash: 0x147f9fd7e1cfbecd,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -10363,7 +10363,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(8),
         }),
         is_default: true,
-        source_hash: 0x0a02ba3491f2c088,
+        source_hash: 0xeafa608989c8438f,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -10462,7 +10462,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(8),
         }),
         is_default: true,
-        source_hash: 0x9ac7a6d9579166d3,
+        source_hash: 0x132eb191fe4f0420,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -10561,7 +10561,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(8),
         }),
         is_default: true,
-        source_hash: 0xd04ad460edfbe262,
+        source_hash: 0xa719c2d7cd4328dd,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -10660,7 +10660,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(8),
         }),
         is_default: true,
-        source_hash: 0xfcef9b1964ada5d9,
+        source_hash: 0x84de649175f901fe,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -10759,7 +10759,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x5846c99568099ba2,
+        source_hash: 0x1a374e24b146d797,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -10807,7 +10807,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternA,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::A,
@@ -10829,7 +10829,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternB,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::B,
@@ -10912,7 +10912,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x2902a2491cbbbe2d,
+        source_hash: 0xa3049ec6fef0c658,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -10960,7 +10960,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternA,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::A,
@@ -10982,7 +10982,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternB,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::B,
@@ -11065,7 +11065,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xaff91ef9fc9aa0ad,
+        source_hash: 0x3d4cc5d7017b1bee,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -11113,7 +11113,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternA,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::A,
@@ -11135,7 +11135,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternB,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::B,
@@ -11218,7 +11218,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x78f4c37b09e63428,
+        source_hash: 0x94e45889beb965db,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -11266,7 +11266,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternA,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::A,
@@ -11288,7 +11288,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternB,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::B,
@@ -11371,7 +11371,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x65f09e7db89d400f,
+        source_hash: 0x85077be1f4278c64,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -11419,7 +11419,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternA,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::A,
@@ -11441,7 +11441,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternB,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::B,
@@ -11524,7 +11524,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x627c61292feddffe,
+        source_hash: 0x9e0b0863b234ced9,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -11572,7 +11572,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternA,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::A,
@@ -11594,7 +11594,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternB,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::B,
@@ -11677,7 +11677,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x488890e565f5f0e8,
+        source_hash: 0xf09ec2bf537b2eb9,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -11786,7 +11786,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x5a9efce323a9ba13,
+        source_hash: 0x6f947360da626f52,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -11895,7 +11895,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x558a62fb45cd1693,
+        source_hash: 0xa7737414e2437e88,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -12004,7 +12004,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xd6056006c0623972,
+        source_hash: 0x56d36eee2c6169e1,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -12113,7 +12113,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x6afae04430246899,
+        source_hash: 0x743ae02daeb6509a,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -12222,7 +12222,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x59560df4ca211db0,
+        source_hash: 0x815f796d0eb72d4f,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -12331,7 +12331,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(8),
         }),
         is_default: true,
-        source_hash: 0xfddc15be99056372,
+        source_hash: 0x0cf54f30a150842f,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -12379,7 +12379,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternA,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::A,
@@ -12401,7 +12401,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternB,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::B,
@@ -12474,7 +12474,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(8),
         }),
         is_default: true,
-        source_hash: 0x2efc3bff9b0965dd,
+        source_hash: 0xdd226f0070588c08,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -12522,7 +12522,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternA,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::A,
@@ -12544,7 +12544,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternB,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::B,
@@ -12617,7 +12617,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(8),
         }),
         is_default: true,
-        source_hash: 0xd722157871481017,
+        source_hash: 0x73451d25e4b33088,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -12665,7 +12665,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternA,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::A,
@@ -12687,7 +12687,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternB,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::B,
@@ -12760,7 +12760,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(8),
         }),
         is_default: true,
-        source_hash: 0x9f79ab0af607940c,
+        source_hash: 0x9b778dc112621ca7,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -12808,7 +12808,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternA,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::A,
@@ -12830,7 +12830,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternB,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::B,
@@ -12903,7 +12903,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(8),
         }),
         is_default: true,
-        source_hash: 0x430d09667df783af,
+        source_hash: 0x37c810a5a2cf4fb4,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -12951,7 +12951,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternA,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::A,
@@ -12973,7 +12973,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternB,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::B,
@@ -13046,7 +13046,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(8),
         }),
         is_default: true,
-        source_hash: 0xdd50df597541f820,
+        source_hash: 0xd7ff645d7561b7e3,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -13094,7 +13094,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternA,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::A,
@@ -13116,7 +13116,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PatternB,
-                threads: 256,
+                threads: 1024,
                 dynamic_smem: 0,
                 grid: ::esmm_spec::GridRule::PatternBlocks {
                     operand: ::esmm_spec::abi::Operand::B,
@@ -13189,7 +13189,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(8),
         }),
         is_default: true,
-        source_hash: 0xbd6b2cdcdf4356ee,
+        source_hash: 0x3dc5f4abad06f7a7,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -13288,7 +13288,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(8),
         }),
         is_default: true,
-        source_hash: 0xd6d743160ec3899d,
+        source_hash: 0xb7c92be6f63f0444,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -13387,7 +13387,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(8),
         }),
         is_default: true,
-        source_hash: 0x1cc69b9ef7e2da5f,
+        source_hash: 0x62f6cb6704ea2b30,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -13486,7 +13486,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(8),
         }),
         is_default: true,
-        source_hash: 0xb6d100946aba4ea0,
+        source_hash: 0x6ac2189b774691b3,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -13585,7 +13585,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(8),
         }),
         is_default: true,
-        source_hash: 0xe384cfb28a08b4d7,
+        source_hash: 0x2e0efeab0a28c36c,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,
@@ -13684,7 +13684,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(8),
         }),
         is_default: true,
-        source_hash: 0x1b2bd9ea9e94eb18,
+        source_hash: 0x676fb7232a9adc23,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::PackA,

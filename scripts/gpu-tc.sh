@@ -12,7 +12,7 @@ OUT="${OUT:-$root/gpu-tc-out}"
 mkdir -p "$OUT"
 export LD_LIBRARY_PATH="/usr/local/cuda/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 export PATH="/usr/local/cuda/bin:$PATH"
-[ -f .carry/pack/bin.tgz ] && tar xzf .carry/pack/bin.tgz -C .carry
+for p in .carry/pack/bin.tgz .carry/lean/bin.tgz; do [ -f "$p" ] && tar xzf "$p" -C .carry; done
 bin=.carry/bin
 log="$OUT/gpu-tc.log"
 {
@@ -28,7 +28,7 @@ case "${1:-check}" in
     for tool in memcheck racecheck synccheck; do
       TAIL=4 run timeout "${TC_SANITIZER_TIMEOUT:-110}" compute-sanitizer --tool $tool --error-exitcode 99 --print-limit 10 $bin/test-gpu_tc --sanitizer-shapes --timeout 300
     done
-    TAIL=2 run timeout "${ESMM_SUITE_TIMEOUT:-120}" $bin/test-gpu_suite --quick
+    [ -x $bin/test-gpu_suite ] && TAIL=2 run timeout "${ESMM_SUITE_TIMEOUT:-120}" $bin/test-gpu_suite --quick
     ;;
   tune)
     slug=$(nvidia-smi --query-gpu=name --format=csv,noheader | head -n 1 | tr 'A-Z ' 'a-z-')
@@ -37,5 +37,8 @@ case "${1:-check}" in
     export ESMM_TUNE_TABLE="$OUT/$slug.json"
     TAIL=30 run $bin/esmm-tune bench --dtype bf16 --experiment density --out "$OUT/bench-tc"
     TAIL=12 run $bin/esmm-tune bench --dtype tf32 --experiment density --densities 1,0.5 --out "$OUT/bench-tc"
+    for shape in ${BENCH_SHAPES:-2048x11008x4096 8192x8192x8192}; do
+      TAIL=12 run $bin/esmm-tune bench --dtype bf16 --experiment density --shape "$shape" --out "$OUT/bench-tc-$shape"
+    done
     ;;
 esac

@@ -3,8 +3,10 @@
 
 use esmm_spec::{TcPath, TcSpec};
 
-/// Threads of the pattern and pack stages.
+/// Threads of the pack stages.
 pub const SIDE_THREADS: u32 = 256;
+/// Threads of the pattern stages (`TC_PATTERN_THREADS` in templates/tc/pattern.cuh).
+pub const PATTERN_THREADS: u32 = 1024;
 
 /// Dynamic shared memory of the GEMM. wgmma: the pipeline's A and B tiles plus 1 KiB to align
 /// the 128-byte-swizzled tiles to 1024 bytes (`TcwGeom::SMEM_BYTES`). mma: A rows padded by 16

@@ -8,7 +8,7 @@ use esmm_spec::abi::{call_list, signature, Operand};
 use esmm_spec::families::tc::stage_args;
 use esmm_spec::{Activation, ElemType, GridRule, Launch, Stage, TcPath, TcPatterns, TcSparsity, TcSpec};
 
-use super::layout::{gemm_smem_bytes, SIDE_THREADS};
+use super::layout::{gemm_smem_bytes, PATTERN_THREADS, SIDE_THREADS};
 use super::validate::ValidTc;
 
 /// One `extern "C"` entry point.
@@ -155,8 +155,8 @@ pub fn launches(valid: &ValidTc) -> Vec<Launch> {
             let (threads, dynamic_smem, grid) = match stage {
                 Stage::PackA => (SIDE_THREADS, 0, GridRule::PackTiles { operand: Operand::A }),
                 Stage::PackB => (SIDE_THREADS, 0, GridRule::PackTiles { operand: Operand::B }),
-                Stage::PatternA => (SIDE_THREADS, 0, GridRule::PatternBlocks { operand: Operand::A, rows: s.a_rows, k_gran: s.k_gran }),
-                Stage::PatternB => (SIDE_THREADS, 0, GridRule::PatternBlocks { operand: Operand::B, rows: s.b_pattern_cols(), k_gran: s.k_gran }),
+                Stage::PatternA => (PATTERN_THREADS, 0, GridRule::PatternBlocks { operand: Operand::A, rows: s.a_rows, k_gran: s.k_gran }),
+                Stage::PatternB => (PATTERN_THREADS, 0, GridRule::PatternBlocks { operand: Operand::B, rows: s.b_pattern_cols(), k_gran: s.k_gran }),
                 Stage::Gemm => (s.threads(), gemm_smem_bytes(s), GridRule::Tiles { bm: s.bm, bn: s.bn }),
             };
             Launch { stage, threads, dynamic_smem, grid, args: stage_args(s, stage) }
