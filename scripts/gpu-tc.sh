@@ -2,6 +2,8 @@
 # Family tc on the GPU machine (after scripts/carry-build.sh here, carrying `.carry/pack`):
 #   scripts/gpu-tc.sh check   the tc suite (--quick unless TC_FULL=1), compute-sanitizer
 #                             memcheck/racecheck/synccheck on its small shapes, the esmm suite --quick
+#   (carry `.carry/pack`, or the lean `.carry/lean/bin.tgz` of esmm-tune + test-gpu_tc when the tree
+#   and the full pack exceed what the device tool carries)
 #   scripts/gpu-tc.sh tune    the tc sweep into a copy of the committed table ($OUT/<gpu>.json),
 #                             then the bf16 density benchmark (and tf32/f16 at 1 and 0.5) with it
 # Logs, CSVs, charts and the table under $OUT (bench CSVs in $OUT/bench-tc/).

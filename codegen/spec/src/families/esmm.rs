@@ -228,8 +228,8 @@ impl SkipStyle {
     }
 }
 
-/// Parses `"<a>x<b>[x<c>...]"` into exactly `n` unsigned numbers.
-fn parse_dims(part: &str, n: usize, what: &str) -> Result<Vec<u32>, String> {
+/// Parses `"<a>x<b>[x<c>...]"` into exactly `n` unsigned numbers (shared by the families' names).
+pub(crate) fn parse_dims(part: &str, n: usize, what: &str) -> Result<Vec<u32>, String> {
     let nums: Result<Vec<u32>, _> = part.split('x').map(str::parse::<u32>).collect();
     match nums {
         Ok(v) if v.len() == n => Ok(v),

@@ -159,13 +159,7 @@ impl TcPatterns {
     }
 }
 
-fn parse_dims(part: &str, n: usize, what: &str) -> Result<Vec<u32>, String> {
-    let v: Result<Vec<u32>, _> = part.split('x').map(str::parse::<u32>).collect();
-    match v {
-        Ok(v) if v.len() == n => Ok(v),
-        _ => Err(format!("`{part}` is not {n} numbers separated by `x` ({what})")),
-    }
-}
+use super::esmm::parse_dims;
 
 impl TcSpec {
     /// Threads per CTA.
