@@ -200,12 +200,19 @@ mod tests {
     fn explicit_override_checks_the_request() {
         for e in REGISTRY.iter().filter(|e| fatbin(e.name).is_some()) {
             let ep = e.spec.epilogue();
-            assert!(variant_by_name(e.name, &req(ep.activation, ep.col_nnz, true)).is_ok(), "{}", e.name);
+            // The request of the variant's own family and types.
+            let out = e.spec.as_tc().map_or(ElemType::F32, |s| s.out);
+            let own = |activation, col_nnz| Request { family: e.spec.family(), dtype: e.spec.dtype(), out, ..req(activation, col_nnz, true) };
+            assert!(variant_by_name(e.name, &own(ep.activation, ep.col_nnz)).is_ok(), "{}", e.name);
             let other = if ep.activation == Activation::Relu { Activation::None } else { Activation::Relu };
-            let err = variant_by_name(e.name, &req(other, ep.col_nnz, true)).unwrap_err();
+            let err = variant_by_name(e.name, &own(other, ep.col_nnz)).unwrap_err();
             assert!(err.to_string().contains("activation"), "{err}");
-            let err = variant_by_name(e.name, &req(ep.activation, !ep.col_nnz, true)).unwrap_err();
+            let err = variant_by_name(e.name, &own(ep.activation, !ep.col_nnz)).unwrap_err();
             assert!(err.to_string().contains("nonzero"), "{err}");
+            // Another output type is refused with a reason.
+            let wrong = if out == ElemType::F32 { ElemType::Bf16 } else { ElemType::F32 };
+            let err = variant_by_name(e.name, &Request { out: wrong, ..own(ep.activation, ep.col_nnz) }).unwrap_err();
+            assert!(err.to_string().contains("output"), "{err}");
         }
     }
 }
