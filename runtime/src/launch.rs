@@ -129,6 +129,29 @@ pub(crate) fn launch(stream: &Arc<CudaStream>, v: &LoadedVariant, i: usize, sm_c
     Ok(())
 }
 
+/// [`launch`], with a pair of timing events recorded around it into `events` when given (the
+/// ops' `stage_events` option).
+pub(crate) fn launch_timed(
+    stream: &Arc<CudaStream>,
+    v: &LoadedVariant,
+    i: usize,
+    sm_count: u32,
+    vals: &ArgValues,
+    events: Option<&mut crate::ops::esmm::StageEvents>,
+) -> Result<()> {
+    let Some(se) = events else {
+        return launch(stream, v, i, sm_count, vals);
+    };
+    let ctx = stream.context();
+    let timed = || ctx.new_event(Some(cudarc::driver::sys::CUevent_flags::CU_EVENT_DEFAULT));
+    let (start, end) = (timed().during("creating an event")?, timed().during("creating an event")?);
+    start.record(stream).during("recording an event")?;
+    launch(stream, v, i, sm_count, vals)?;
+    end.record(stream).during("recording an event")?;
+    se.events.push((v.entry.launches[i].stage, start, end));
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

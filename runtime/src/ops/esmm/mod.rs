@@ -22,7 +22,7 @@ use crate::dispatch::policy::{choose_variant, Request};
 use crate::dispatch::tuned::CUBLAS_SGEMM;
 use crate::error::{DriverContext, Error, Result};
 use crate::handle::Esmm;
-use crate::launch::{launch, ArgValues};
+use crate::launch::{launch_timed, ArgValues};
 use crate::lock;
 use crate::validate::{check_align, Dims};
 use observe::read_back;
@@ -69,19 +69,44 @@ impl StageEvents {
 /// SGEMM (`"cublas_sgemm"`, also its name in the tuned tables).
 pub const CUBLAS: &str = CUBLAS_SGEMM;
 
+/// The part of a GEMM call every op shares before choosing a kernel: zeroes the first N column
+/// counts (when `nnz_ptr != 0`), and finishes the calls that launch nothing: an empty C (M or
+/// N = 0) and K = 0 (C = act(0) = 0 for every activation, written as zeros). Returns whether the
+/// call is done.
+///
+/// # Safety
+/// `nnz_ptr` (unless 0) must hold ≥ N u32 and `c_ptr` ≥ M·N elements of `out`, in the stream's
+/// context.
+pub(crate) unsafe fn start_call(stream: &Arc<CudaStream>, nnz_ptr: u64, c_ptr: u64, dims: Dims, out: ElemType) -> Result<bool> {
+    let Dims { m, n, k } = dims;
+    if nnz_ptr != 0 && n > 0 {
+        // SAFETY: nnz_ptr holds ≥ n u32 (the caller's contract).
+        unsafe { drv::memset_d8_async(nnz_ptr, 0, n * 4, stream.cu_stream()) }.during("zeroing col_nnz")?;
+    }
+    if dims.is_empty_output() {
+        return Ok(true);
+    }
+    if k == 0 {
+        // SAFETY: C holds ≥ m*n elements of `out` (the caller's contract).
+        unsafe { drv::memset_d8_async(c_ptr, 0, m * n * out.size() as usize, stream.cu_stream()) }.during("zero-filling C")?;
+        return Ok(true);
+    }
+    Ok(false)
+}
+
 impl Esmm {
     fn request(&self, dims: Dims, epilogue: Epilogue, prepared_b: bool) -> Request {
         Request { family: Family::Esmm, dtype: ElemType::F32, out: ElemType::F32, dims, epilogue, prepared_b, arch: self.info.arch }
     }
 
-    /// The density bucket default dispatch plans with: a prepared B's density and the densities
-    /// the layer observed (polled, never waited for).
-    fn density_key(layer: Option<&mut crate::dispatch::adaptive::LayerState>, prepared_b: Option<&PreparedB>) -> Option<u8> {
+    /// The density bucket default dispatch plans with (every family): a prepared B's density
+    /// and the densities the layer observed (polled, never waited for).
+    pub(crate) fn density_key(layer: Option<&mut crate::dispatch::adaptive::LayerState>, prepared_density: Option<f64>) -> Option<u8> {
         let observed = layer.map_or([None, None], |s| {
             s.poll_if_due();
             s.observed
         });
-        let density_b = prepared_b.map(PreparedB::density).or(observed[Operand::B as usize]);
+        let density_b = prepared_density.or(observed[Operand::B as usize]);
         bucket_index(combined_density(observed[Operand::A as usize], density_b))
     }
 
@@ -94,7 +119,7 @@ impl Esmm {
             return self.variant_by_name(name, &req).map(|e| e.name);
         }
         let mut state = opts.layer.map(|l| lock(&l.state));
-        let density = Self::density_key(state.as_deref_mut(), opts.prepared_b);
+        let density = Self::density_key(state.as_deref_mut(), opts.prepared_b.map(PreparedB::density));
         Ok(match self.plan(&req, density)? {
             Chosen::Cublas => CUBLAS,
             Chosen::Kernel(v) => v.entry.name,
@@ -151,22 +176,14 @@ impl Esmm {
         // The guard stays alive until the kernels are enqueued (cudarc's event tracking).
         let nnz_arg = nnz_slot.as_mut().map(|nnz| nnz.device_ptr_mut(stream));
         let nnz_ptr = nnz_arg.as_ref().map_or(0, |(p, _)| *p);
-        if nnz_ptr != 0 && n > 0 {
-            // SAFETY: nnz_ptr points to ≥ n u32 (checked above), owned by the caller.
-            unsafe { drv::memset_d8_async(nnz_ptr, 0, n * 4, stream.cu_stream()) }.during("zeroing col_nnz")?;
-        }
-        if dims.is_empty_output() {
-            return Ok(None);
-        }
-        if k == 0 {
-            // SAFETY: C holds ≥ m*n f32 (checked above). act(0) = 0 for every activation.
-            unsafe { drv::memset_d8_async(c_ptr, 0, m * n * 4, stream.cu_stream()) }.during("zero-filling C")?;
+        // SAFETY: col_nnz (if any) and C were checked against N and M·N above.
+        if unsafe { start_call(stream, nnz_ptr, c_ptr, dims, ElemType::F32) }? {
             return Ok(None);
         }
         let mut state = layer.map(|l| lock(&l.state));
         let chosen = match explicit {
             Some(e) => Chosen::Kernel(self.load(e)?),
-            None => self.plan(&req, Self::density_key(state.as_deref_mut(), prepared_b))?,
+            None => self.plan(&req, Self::density_key(state.as_deref_mut(), prepared_b.map(PreparedB::density)))?,
         };
         let v = match chosen {
             Chosen::Cublas => {
@@ -228,17 +245,7 @@ impl Esmm {
             if l.stage == Stage::PatternB && prepared_pat.is_some() {
                 continue; // computed once by prepare_b
             }
-            match stage_events.as_mut() {
-                None => launch(stream, &v, i, self.info.sm_count, &vals)?,
-                Some(se) => {
-                    let timed = || self.ctx.new_event(Some(cudarc::driver::sys::CUevent_flags::CU_EVENT_DEFAULT));
-                    let (start, end) = (timed().during("creating an event")?, timed().during("creating an event")?);
-                    start.record(stream).during("recording an event")?;
-                    launch(stream, &v, i, self.info.sm_count, &vals)?;
-                    end.record(stream).during("recording an event")?;
-                    se.events.push((l.stage, start, end));
-                }
-            }
+            launch_timed(stream, &v, i, self.info.sm_count, &vals, stage_events.as_deref_mut())?;
         }
         if let Some(s) = state.as_mut() {
             if s.count_call(false) {

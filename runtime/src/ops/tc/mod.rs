@@ -15,22 +15,22 @@ pub(crate) mod tmap;
 
 use std::sync::Arc;
 
-use cudarc::driver::{result as drv, CudaSlice, CudaStream, DevicePtr, DevicePtrMut};
+use cudarc::driver::{CudaSlice, CudaStream, DevicePtr, DevicePtrMut};
 use esmm_spec::tuned::dense_baseline;
 use esmm_spec::{Activation, ElemType, Epilogue, Family, KernelSpec, RegistryEntry, Stage, TcPath, TcSpec};
 use half::{bf16, f16};
 
 use crate::baseline::{Baseline, BaselineElem, BaselineKind, BaselineMath};
-use crate::dispatch::adaptive::{combined_density, Operand};
+use crate::dispatch::adaptive::Operand;
 use crate::dispatch::policy::{choose_variant, Request};
 use crate::error::{DriverContext, Error, Result};
 use crate::handle::Esmm;
-use crate::launch::{launch, ArgValues};
+use crate::launch::{launch_timed, ArgValues};
 use crate::lock;
 use crate::modules::LoadedVariant;
 use crate::ops::esmm::observe::read_back;
-use crate::ops::esmm::plan::{bucket_index, Chosen};
-use crate::ops::esmm::StageEvents;
+use crate::ops::esmm::plan::Chosen;
+use crate::ops::esmm::{start_call, StageEvents};
 use crate::validate::Dims;
 pub use prepare::TcPreparedB;
 
@@ -101,17 +101,6 @@ impl Esmm {
         Request { family: Family::Tc, dtype, out, dims, epilogue, prepared_b, arch: self.info.arch }
     }
 
-    /// The density bucket default dispatch plans with (a prepared B's density, the layer's
-    /// observations).
-    fn tc_density_key(layer: Option<&mut crate::dispatch::adaptive::LayerState>, prepared_b: Option<&TcPreparedB>) -> Option<u8> {
-        let observed = layer.map_or([None, None], |s| {
-            s.poll_if_due();
-            s.observed
-        });
-        let density_b = prepared_b.map(TcPreparedB::density).or(observed[Operand::B as usize]);
-        bucket_index(combined_density(observed[Operand::A as usize], density_b))
-    }
-
     /// The name of what [`Esmm::tc_matmul`] with these types and options would run now (a
     /// variant, or [`tc_cublas`]).
     pub fn tc_planned<T: TcInput, O: TcOutput>(&self, dims: Dims, opts: &TcOptions<'_>) -> Result<&'static str> {
@@ -122,7 +111,7 @@ impl Esmm {
             return self.variant_by_name(name, &req).map(|e| e.name);
         }
         let mut state = opts.layer.map(|l| lock(&l.state));
-        let density = Self::tc_density_key(state.as_deref_mut(), opts.prepared_b);
+        let density = Self::density_key(state.as_deref_mut(), opts.prepared_b.map(TcPreparedB::density));
         Ok(match self.plan(&req, density)? {
             Chosen::Cublas => tc_cublas(T::TYPE),
             Chosen::Kernel(v) => v.entry.name,
@@ -183,22 +172,14 @@ impl Esmm {
         let mut nnz_slot = col_nnz;
         let nnz_arg = nnz_slot.as_mut().map(|nnz| nnz.device_ptr_mut(stream));
         let nnz_ptr = nnz_arg.as_ref().map_or(0, |(p, _)| *p);
-        if nnz_ptr != 0 && n > 0 {
-            // SAFETY: nnz_ptr points to ≥ n u32 (checked above), owned by the caller.
-            unsafe { drv::memset_d8_async(nnz_ptr, 0, n * 4, stream.cu_stream()) }.during("zeroing col_nnz")?;
-        }
-        if dims.is_empty_output() {
-            return Ok(None);
-        }
-        if k == 0 {
-            // SAFETY: C holds ≥ m*n elements of O (checked above). act(0) = 0.
-            unsafe { drv::memset_d8_async(c_ptr, 0, m * n * O::TYPE.size() as usize, stream.cu_stream()) }.during("zero-filling C")?;
+        // SAFETY: col_nnz (if any) and C were checked against N and M·N above.
+        if unsafe { start_call(stream, nnz_ptr, c_ptr, dims, O::TYPE) }? {
             return Ok(None);
         }
         let mut state = layer.map(|l| lock(&l.state));
         let chosen = match explicit {
             Some(e) => Chosen::Kernel(self.load(e)?),
-            None => self.plan(&req, Self::tc_density_key(state.as_deref_mut(), prepared_b))?,
+            None => self.plan(&req, Self::density_key(state.as_deref_mut(), prepared_b.map(TcPreparedB::density)))?,
         };
         let v = match chosen {
             Chosen::Cublas => {
@@ -339,19 +320,6 @@ impl TcRun<'_> {
         let Some(i) = self.v.entry.launches.iter().position(|l| l.stage == stage) else {
             return Err(Error::VariantMismatch { name: self.v.entry.name.into(), reason: format!("it has no {} stage", stage.suffix()) });
         };
-        let sm = self.esmm.info.sm_count;
-        match self.events.as_deref_mut() {
-            None => launch(self.stream, self.v, i, sm, vals),
-            Some(se) => {
-                let ctx = &self.esmm.ctx;
-                let timed = || ctx.new_event(Some(cudarc::driver::sys::CUevent_flags::CU_EVENT_DEFAULT));
-                let (start, end) = (timed().during("creating an event")?, timed().during("creating an event")?);
-                start.record(self.stream).during("recording an event")?;
-                launch(self.stream, self.v, i, sm, vals)?;
-                end.record(self.stream).during("recording an event")?;
-                se.events.push((stage, start, end));
-                Ok(())
-            }
-        }
+        launch_timed(self.stream, self.v, i, self.esmm.info.sm_count, vals, self.events.as_deref_mut())
     }
 }
