@@ -11,8 +11,8 @@
 //! - `--timeout SECS`: watchdog per case (default 120; a hang is a failure);
 //! - `--seed N`: RNG seed (default: time-based, printed).
 
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use esmm::cudarc::driver::{CudaSlice, CudaStream};
 use esmm::reference::{check_col_nnz, col_nnz, gemm_f64, rel_frobenius_error};
@@ -22,6 +22,7 @@ use esmm::{Activation, BaselineMath, Dims, Error, Esmm, Family, MatmulOptions, R
 use esmm_spec::{EsmmSpec, Preprocess};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use esmm_tests::{run_cases, Case};
 
 /// Relative Frobenius error allowed for f32 kernels.
 const TOLERANCE: f64 = 1e-5;
@@ -292,13 +293,7 @@ fn check(d: &DataSet, act: Activation, c: &[f32], nnz: Option<&[u32]>) -> Result
 }
 
 /// The body of a case: Ok(detail) or Err(why it failed).
-type CaseFn<'a> = Box<dyn Fn(&Esmm) -> Result<String, String> + Sync + 'a>;
 
-/// A named test case.
-struct Case<'a> {
-    name: String,
-    run: CaseFn<'a>,
-}
 
 fn new_stream(esmm: &Esmm) -> Result<Arc<CudaStream>, String> {
     esmm.context().new_stream().map_err(|e| e.to_string())
@@ -680,8 +675,6 @@ fn api_cases<'a>() -> Vec<Case<'a>> {
     cases
 }
 
-/// The case being run and since when (read by the watchdog).
-static CURRENT: Mutex<Option<(String, Instant)>> = Mutex::new(None);
 
 fn main() {
     let o = parse_options();
@@ -721,50 +714,10 @@ fn main() {
     let dev = esmm.device();
     println!("device: {} (sm_{}, {} SMs)", dev.name, dev.compute_capability, dev.sm_count);
 
-    let (passed, failed) = (Arc::new(Mutex::new(0usize)), Arc::new(Mutex::new(0usize)));
     let timeout = Duration::from_secs(o.timeout);
-    {
-        let (passed, failed) = (passed.clone(), failed.clone());
-        std::thread::spawn(move || loop {
-            std::thread::sleep(Duration::from_millis(500));
-            let cur = CURRENT.lock().unwrap_or_else(|p| p.into_inner()).clone();
-            if let Some((name, since)) = cur {
-                if since.elapsed() > timeout {
-                    println!("FAIL {name}: HANG (no result after {} s; watchdog abort)", timeout.as_secs());
-                    let p = *passed.lock().unwrap_or_else(|p| p.into_inner());
-                    let f = *failed.lock().unwrap_or_else(|p| p.into_inner()) + 1;
-                    println!("{p} passed, {f} failed, 0 skipped");
-                    std::process::exit(1);
-                }
-            }
-        });
-    }
-    for case in &cases {
-        *CURRENT.lock().unwrap_or_else(|p| p.into_inner()) = Some((case.name.clone(), Instant::now()));
-        let t = Instant::now();
-        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (case.run)(&esmm)))
-            .unwrap_or_else(|p| Err(format!("panicked: {}", panic_text(&p))));
-        let ms = t.elapsed().as_secs_f64() * 1e3;
-        *CURRENT.lock().unwrap_or_else(|p| p.into_inner()) = None;
-        match r {
-            Ok(detail) => {
-                *passed.lock().unwrap_or_else(|p| p.into_inner()) += 1;
-                println!("ok   {} {detail} ({ms:.0} ms)", case.name);
-            }
-            Err(msg) => {
-                *failed.lock().unwrap_or_else(|p| p.into_inner()) += 1;
-                println!("FAIL {}: {msg} ({ms:.0} ms)", case.name);
-            }
-        }
-    }
-    let p = *passed.lock().unwrap_or_else(|p| p.into_inner());
-    let f = *failed.lock().unwrap_or_else(|p| p.into_inner());
+    let (p, f) = run_cases(&esmm, &cases, timeout);
     println!("{p} passed, {f} failed, 0 skipped");
     if f > 0 {
         std::process::exit(1);
     }
-}
-
-fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
-    p.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| p.downcast_ref::<String>().cloned()).unwrap_or_default()
 }

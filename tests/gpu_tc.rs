@@ -107,7 +107,7 @@
 //! default dispatch, and the cuBLAS baselines themselves against the same reference and
 //! tolerances (which checks the tolerances are not tighter than a correct GEMM).
 
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use esmm::cudarc::driver::{CudaContext, CudaSlice, CudaStream};
@@ -122,6 +122,7 @@ use esmm_spec::{Arch, TcPath, TcPatterns, TcSparsity, TcSpec};
 use half::{bf16, f16};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use esmm_tests::{run_cases, Case};
 
 /// Poisoned elements after (and, on offset views, before) every operand.
 const GUARD: usize = 37;
@@ -842,13 +843,7 @@ fn shared_prepared<T: Host, O: Host>(esmm: &Esmm, v: Variant, d: &DataSet) -> Re
 }
 
 /// The body of a case: Ok(detail) or Err(why it failed).
-type CaseFn<'a> = Box<dyn Fn(&Esmm) -> Result<String, String> + Sync + 'a>;
 
-/// A named test case.
-struct Case<'a> {
-    name: String,
-    run: CaseFn<'a>,
-}
 
 /// One variant per (path, dtype, sparsity): the one nearest epilogue none, output = input type,
 /// prepared-B patterns (the large shapes run only these).
@@ -1513,8 +1508,6 @@ fn host_case_typed<T: Host, O: Host>(d: &DataSet) -> Result<String, String> {
     host_case::<O>(d, T::TYPE)
 }
 
-/// The case being run and since when (read by the watchdog).
-static CURRENT: Mutex<Option<(String, Instant)>> = Mutex::new(None);
 
 fn main() {
     let o = parse_options();
@@ -1562,52 +1555,12 @@ fn main() {
     );
     println!("device: {} (sm_{}, {} SMs)", dev.name, dev.compute_capability, dev.sm_count);
 
-    let (passed, failed) = (Arc::new(Mutex::new(0usize)), Arc::new(Mutex::new(0usize)));
     let timeout = Duration::from_secs(o.timeout);
-    {
-        let (passed, failed) = (passed.clone(), failed.clone());
-        std::thread::spawn(move || loop {
-            std::thread::sleep(Duration::from_millis(500));
-            let cur = CURRENT.lock().unwrap_or_else(|p| p.into_inner()).clone();
-            if let Some((name, since)) = cur {
-                if since.elapsed() > timeout {
-                    println!("FAIL {name}: HANG (no result after {} s; watchdog abort)", timeout.as_secs());
-                    let p = *passed.lock().unwrap_or_else(|p| p.into_inner());
-                    let f = *failed.lock().unwrap_or_else(|p| p.into_inner()) + 1;
-                    println!("{p} passed, {f} failed, 0 skipped");
-                    std::process::exit(1);
-                }
-            }
-        });
-    }
     let start = Instant::now();
-    for case in &cases {
-        *CURRENT.lock().unwrap_or_else(|p| p.into_inner()) = Some((case.name.clone(), Instant::now()));
-        let t = Instant::now();
-        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (case.run)(&esmm)))
-            .unwrap_or_else(|p| Err(format!("panicked: {}", panic_text(&p))));
-        let ms = t.elapsed().as_secs_f64() * 1e3;
-        *CURRENT.lock().unwrap_or_else(|p| p.into_inner()) = None;
-        match r {
-            Ok(detail) => {
-                *passed.lock().unwrap_or_else(|p| p.into_inner()) += 1;
-                println!("ok   {} {detail} ({ms:.0} ms)", case.name);
-            }
-            Err(msg) => {
-                *failed.lock().unwrap_or_else(|p| p.into_inner()) += 1;
-                println!("FAIL {}: {msg} ({ms:.0} ms)", case.name);
-            }
-        }
-    }
-    let p = *passed.lock().unwrap_or_else(|p| p.into_inner());
-    let f = *failed.lock().unwrap_or_else(|p| p.into_inner());
+    let (p, f) = run_cases(&esmm, &cases, timeout);
     println!("gpu_tc: {:.1} s", start.elapsed().as_secs_f64());
     println!("{p} passed, {f} failed, 0 skipped");
     if f > 0 {
         std::process::exit(1);
     }
-}
-
-fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
-    p.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| p.downcast_ref::<String>().cloned()).unwrap_or_default()
 }
