@@ -37,7 +37,6 @@ pub struct TcPreparedB {
     n: usize,
     dtype: ElemType,
     density: f64,
-    nonfinite: bool,
     made: Mutex<Made>,
 }
 
@@ -59,7 +58,7 @@ impl TcPreparedB {
     /// seen by every B-pattern stage run on it so far (at preparation, and on first use of each
     /// granularity).
     pub fn has_nonfinite(&self) -> bool {
-        self.nonfinite || lock(&self.made).nonfinite
+        lock(&self.made).nonfinite
     }
 
     pub(crate) fn check(&self, ctx: &Arc<CudaContext>, b_addr: u64, dims: Dims, dtype: ElemType) -> Result<()> {
@@ -146,7 +145,7 @@ impl Esmm {
         if b_ptr % u64::from(T::TYPE.size()) != 0 {
             return Err(Error::InvalidArgument(format!("B at {b_ptr:#x} is not aligned to its element type")));
         }
-        let mut prepared = TcPreparedB { ctx: self.ctx.clone(), b_addr: b_ptr, k, n, dtype: T::TYPE, density: 1.0, nonfinite: false, made: Mutex::new(Made::default()) };
+        let mut prepared = TcPreparedB { ctx: self.ctx.clone(), b_addr: b_ptr, k, n, dtype: T::TYPE, density: 1.0, made: Mutex::new(Made::default()) };
         if k == 0 || n == 0 {
             return Ok(prepared);
         }
@@ -166,7 +165,6 @@ impl Esmm {
         let set: u64 = host.iter().map(|w| u64::from(w.count_ones())).sum();
         let bits = n.div_ceil(spec.b_pattern_cols() as usize) * k.div_ceil(spec.k_gran as usize);
         prepared.density = (set as f64 / bits as f64).clamp(0.0, 1.0);
-        prepared.nonfinite = lock(&prepared.made).nonfinite;
         Ok(prepared)
     }
 }
