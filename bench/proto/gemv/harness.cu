@@ -1,0 +1,319 @@
+// Prototype harness of templates/gemv/gemv.cuh: correctness against an f64 CPU reference and
+// timings against cuBLAS (dlopen'ed, same process) and a streaming-read roofline.
+// Usage: harness check | time
+#include <cuda.h>
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+#include <dlfcn.h>
+#include <stdint.h>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <vector>
+#include <algorithm>
+
+#include "../../../templates/gemv/gemv.cuh"
+
+#define CK(x) do { cudaError_t e_ = (x); if (e_ != cudaSuccess) { printf("CUDA %s at %s:%d\n", cudaGetErrorString(e_), __FILE__, __LINE__); exit(1); } } while (0)
+
+template <int LAYOUT_, int SPARSITY_, int EPI_, int CW_, int RW_, int KW_, int UNROLL_, int CACHE_, class Out_ = __nv_bfloat16>
+struct Cfg {
+    using In = __nv_bfloat16;
+    using Out = Out_;
+    static constexpr int LAYOUT = LAYOUT_, SPARSITY = SPARSITY_, EPI = EPI_, CW = CW_, RW = RW_, KW = KW_, UNROLL = UNROLL_, CACHE = CACHE_;
+    static constexpr int THREADS = 32 * (LAYOUT_ == 0 ? CW_ : RW_) * KW_;
+};
+
+template <class C>
+__global__ void __launch_bounds__(C::THREADS) kern(const __nv_bfloat16* x, int ldx, const __nv_bfloat16* W, int ldw, typename C::Out* y, int ldy,
+                                                   const int* idx, const int* nidx, int M, int N, int K, int chunk, float* part, unsigned* counters)
+{
+    gemv_main<C>(x, ldx, W, ldw, y, ldy, idx, nidx, M, N, K, chunk, part, counters);
+}
+
+__global__ void stream_read(const uint4* p, size_t n, unsigned* sink)
+{
+    unsigned acc = 0;
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
+        uint4 v = __ldcs(p + i);
+        acc ^= v.x ^ v.y ^ v.z ^ v.w;
+    }
+    if (acc == 0x12345678u) *sink = acc;
+}
+
+static int g_sms = 132;
+static float* g_part;
+static unsigned* g_counters;
+
+struct Launch { int gx, gy, chunk; unsigned smem; };
+
+// Grid: column blocks x splits, aiming at >= 4 CTAs per SM with x staged within 96 KB.
+template <class C>
+Launch plan(int M, int N, int K, int npos, int nout)
+{
+    const int cols = C::LAYOUT == 0 ? C::CW * 64 : C::RW * 8;
+    const int G = C::EPI == 3 ? 2 : 1;
+    const int gx = std::max(1, C::LAYOUT == 0 ? (N + cols - 1) / cols : (nout * G + cols - 1) / cols);
+    int splits = std::max(1, (4 * g_sms + gx - 1) / gx);
+    int chunk = (npos + splits - 1) / splits;
+    chunk = std::max(64, (chunk + 31) / 32 * 32);
+    while ((unsigned)M * gv_xstride(chunk) * 2 > 64 * 1024) chunk /= 2;
+    chunk = (chunk + 31) / 32 * 32;
+    splits = std::max(1, (npos + chunk - 1) / chunk);
+    Launch l{gx, splits, chunk, gemv_smem_bytes<C>(chunk, M)};
+    return l;
+}
+
+template <class C>
+void run(const Launch& l, const __nv_bfloat16* x, int ldx, const __nv_bfloat16* W, int ldw, typename C::Out* y, int ldy,
+         const int* idx, const int* nidx, int M, int N, int K, cudaStream_t st)
+{
+    static bool attr = false;
+    if (!attr) { CK(cudaFuncSetAttribute(kern<C>, cudaFuncAttributeMaxDynamicSharedMemorySize, 200 * 1024)); attr = true; }
+    kern<C><<<dim3(l.gx, l.gy), C::THREADS, l.smem, st>>>(x, ldx, W, ldw, y, ldy, idx, nidx, M, N, K, l.chunk, g_part, g_counters);
+}
+
+static float bf(uint16_t b) { uint32_t u = (uint32_t)b << 16; float f; memcpy(&f, &u, 4); return f; }
+static uint16_t tobf(float f) { __nv_bfloat16 h = __float2bfloat16_rn(f); uint16_t b; memcpy(&b, &h, 2); return b; }
+
+// ---------------------------------------------------------------- cuBLAS through dlopen
+typedef int (*cublasCreate_t)(void**);
+typedef int (*cublasSetStream_t)(void*, cudaStream_t);
+typedef int (*cublasGemmEx_t)(void*, int, int, int, int, int, const void*, const void*, int, int, const void*, int, int, const void*, void*, int, int, int, int);
+static void* g_cublas;
+static cublasGemmEx_t g_gemm;
+static bool load_cublas()
+{
+    void* h = dlopen("libcublas.so.13", RTLD_NOW);
+    if (!h) h = dlopen("libcublas.so", RTLD_NOW);
+    if (!h) { printf("no cublas: %s\n", dlerror()); return false; }
+    auto cr = (cublasCreate_t)dlsym(h, "cublasCreate_v2");
+    g_gemm = (cublasGemmEx_t)dlsym(h, "cublasGemmEx");
+    if (!cr || !g_gemm) return false;
+    return cr(&g_cublas) == 0;
+}
+// y[M x N] = x[M x K] W; W K x N (kn) or N x K (nk), row-major. CUDA_R_16BF = 14, CUBLAS_COMPUTE_32F = 68.
+static void cublas_gemv(bool nk, const void* x, int ldx, const void* W, int ldw, void* y, int ldy, int M, int N, int K)
+{
+    float one = 1.f, zero = 0.f;
+    // column-major: y^T (N x M) = W^T (N x K) x^T (K x M)
+    int r = g_gemm(g_cublas, nk ? 1 : 0, 0, N, M, K, &one, W, 14, ldw, x, 14, ldx, &zero, y, 14, ldy, 68, -1);
+    if (r) { printf("cublas error %d\n", r); exit(1); }
+}
+
+// ---------------------------------------------------------------- correctness
+struct Prob {
+    int M, N, K;
+    std::vector<uint16_t> x, W;  // x M x K (ldx = K + 3); W kn: K x ldw; nk: N x ldw
+    int ldx, ldw;
+};
+
+static int g_fail = 0, g_pass = 0;
+
+template <class C>
+void check_one(const char* what, int M, int N, int K, double density, unsigned seed)
+{
+    std::mt19937 rng(seed);
+    std::uniform_real_distribution<float> U(-1.f, 1.f);
+    constexpr bool KN = C::LAYOUT == 0;
+    constexpr bool GATED = C::EPI == 3;
+    const int ldx = K + 3;               // odd, unaligned: the scalar staging path
+    const int wrows = KN ? K : (GATED ? 2 * N : N);
+    const int wcols = KN ? N : K;
+    const int ldw = (wcols + 7) / 8 * 8;
+    std::vector<uint16_t> x((size_t)M * ldx + 8), W((size_t)wrows * ldw, 0);
+    // kn list mode: x is compact over the list; others: x over K.
+    std::vector<int> list;
+    if (C::SPARSITY == 2 || C::SPARSITY == 3) {
+        const int universe = C::SPARSITY == 2 ? K : N;
+        for (int i = 0; i < universe; ++i) if (std::uniform_real_distribution<double>(0, 1)(rng) < density) list.push_back(i);
+        std::shuffle(list.begin(), list.end(), rng);
+    }
+    const int xk = C::SPARSITY == 2 ? (int)list.size() : K;
+    for (int m = 0; m < M; ++m)
+        for (int k = 0; k < xk; ++k) {
+            // non-uniform: per-token density plus some dead columns
+            const bool dead = (k % 7) == 3 && C::SPARSITY == 1;
+            const bool z = dead || std::uniform_real_distribution<double>(0, 1)(rng) > (C::SPARSITY == 1 ? density : 1.0);
+            x[(size_t)m * ldx + k] = z ? (rng() & 1 ? 0x8000 : 0) : tobf(U(rng));
+        }
+    for (int r = 0; r < wrows; ++r) for (int c = 0; c < wcols; ++c) W[(size_t)r * ldw + c] = tobf(U(rng));
+    const int ncols = C::SPARSITY == 3 ? (int)list.size() : N;
+    // reference (f64)
+    std::vector<double> ref((size_t)M * ncols);
+    for (int m = 0; m < M; ++m)
+        for (int o = 0; o < ncols; ++o) {
+            auto dot = [&](int row_nk) { double s = 0; for (int k = 0; k < K; ++k) s += (double)bf(x[(size_t)m * ldx + k]) * bf(W[(size_t)row_nk * ldw + k]); return s; };
+            double v;
+            if (KN) {
+                v = 0;
+                if (C::SPARSITY == 2) { for (int p = 0; p < xk; ++p) v += (double)bf(x[(size_t)m * ldx + p]) * bf(W[(size_t)list[p] * ldw + o]); }
+                else { for (int k = 0; k < K; ++k) v += (double)bf(x[(size_t)m * ldx + k]) * bf(W[(size_t)k * ldw + o]); }
+            } else {
+                const int n = C::SPARSITY == 3 ? list[o] : o;
+                if (GATED) { double gt = dot(2 * n), up = dot(2 * n + 1); v = gt / (1 + std::exp(-gt)) * up; }
+                else v = dot(n);
+            }
+            if (C::EPI == 1) v = v < 0 ? 0 : v;
+            if (C::EPI == 2) v = v < 0 ? 0 : v * v;
+            ref[(size_t)m * ncols + o] = v;
+        }
+    __nv_bfloat16 *dx, *dW, *dy; int *didx, *dn;
+    const int ldy = ncols + 1;
+    CK(cudaMalloc(&dx, x.size() * 2)); CK(cudaMalloc(&dW, W.size() * 2)); CK(cudaMalloc(&dy, ((size_t)M * ldy + 1) * 2));
+    CK(cudaMalloc(&didx, (list.size() + 1) * 4)); CK(cudaMalloc(&dn, 4));
+    CK(cudaMemcpy(dx, x.data(), x.size() * 2, cudaMemcpyHostToDevice));
+    CK(cudaMemcpy(dW, W.data(), W.size() * 2, cudaMemcpyHostToDevice));
+    CK(cudaMemset(dy, 0xff, ((size_t)M * ldy + 1) * 2));  // poison (NaN)
+    int cnt = (int)list.size();
+    if (cnt) CK(cudaMemcpy(didx, list.data(), cnt * 4, cudaMemcpyHostToDevice));
+    CK(cudaMemcpy(dn, &cnt, 4, cudaMemcpyHostToDevice));
+    Launch l = plan<C>(M, N, K, xk, ncols);
+    run<C>(l, dx, ldx, dW, ldw, dy, ldy, didx, dn, M, N, K, 0);
+    CK(cudaDeviceSynchronize());
+    std::vector<uint16_t> y((size_t)M * ldy + 1);
+    CK(cudaMemcpy(y.data(), dy, y.size() * 2, cudaMemcpyDeviceToHost));
+    double worst = 0; int bad = 0;
+    for (int m = 0; m < M; ++m) {
+        double scale = 0;
+        for (int o = 0; o < ncols; ++o) scale = std::max(scale, std::fabs(ref[(size_t)m * ncols + o]));
+        for (int o = 0; o < ldy; ++o) {
+            const float got = bf(y[(size_t)m * ldy + o]);
+            if (o >= ncols) { if (y[(size_t)m * ldy + o] != 0xffff) bad++; continue; }
+            const double r = ref[(size_t)m * ncols + o];
+            const double err = std::fabs(got - r) / (std::fabs(r) + 1e-2 * scale + 1e-30);
+            if (!(err < 1.6e-2)) bad++;
+            worst = std::max(worst, std::isnan(err) ? 1e9 : err);
+        }
+    }
+    const bool ok = bad == 0;
+    (ok ? g_pass : g_fail)++;
+    printf("%s %-28s M=%2d N=%5d K=%5d d=%.2f grid %dx%d chunk %d: worst %.2e bad %d\n", ok ? "ok  " : "FAIL", what, M, N, K, density, l.gx, l.gy, l.chunk, worst, bad);
+    cudaFree(dx); cudaFree(dW); cudaFree(dy); cudaFree(didx); cudaFree(dn);
+}
+
+using KnDense = Cfg<0, 0, 0, 2, 0, 4, 2, 1>;
+using KnScan = Cfg<0, 1, 0, 2, 0, 4, 2, 1>;
+using KnList = Cfg<0, 2, 0, 2, 0, 4, 2, 1>;
+using KnRelu = Cfg<0, 1, 2, 1, 0, 4, 2, 1>;
+using NkDense = Cfg<1, 0, 0, 0, 4, 2, 4, 1>;
+using NkList = Cfg<1, 3, 0, 0, 4, 2, 4, 1>;
+using NkGated = Cfg<1, 3, 3, 0, 4, 2, 4, 1>;
+using NkGatedDense = Cfg<1, 0, 3, 0, 4, 2, 4, 1>;
+
+static void check_all()
+{
+    const int shapes[][3] = { {1, 1, 1}, {1, 37, 19}, {3, 1001, 777}, {16, 333, 4100}, {5, 4097, 1023}, {16, 2050, 3001}, {8, 64, 64}, {2, 11008, 4096} };
+    unsigned seed = 1;
+    for (auto& s : shapes) {
+        for (double d : {1.0, 0.5, 0.1}) {
+            check_one<KnDense>("kn dense", s[0], s[1], s[2], d, seed++);
+            check_one<KnScan>("kn scan", s[0], s[1], s[2], d, seed++);
+            check_one<KnList>("kn list", s[0], s[1], s[2], d, seed++);
+            check_one<KnRelu>("kn scan relu2", s[0], s[1], s[2], d, seed++);
+            check_one<NkDense>("nk dense", s[0], s[1], s[2], d, seed++);
+            check_one<NkList>("nk list", s[0], s[1], s[2], d, seed++);
+            check_one<NkGated>("nk list gated", s[0], s[1], s[2], d, seed++);
+            check_one<NkGatedDense>("nk gated dense", s[0], s[1], s[2], d, seed++);
+        }
+    }
+    printf("check: %d passed, %d failed\n", g_pass, g_fail);
+}
+
+// ---------------------------------------------------------------- timing
+struct Timer {
+    cudaEvent_t a, b;
+    Timer() { cudaEventCreate(&a); cudaEventCreate(&b); }
+    template <class F> float us(F f, int reps)
+    {
+        f(0); f(1);
+        CK(cudaDeviceSynchronize());
+        cudaEventRecord(a);
+        for (int i = 0; i < reps; ++i) f(i);
+        cudaEventRecord(b);
+        CK(cudaEventSynchronize(b));
+        float ms; cudaEventElapsedTime(&ms, a, b);
+        return ms * 1000.f / reps;
+    }
+};
+
+template <class C>
+float time_kernel(const char* tag, int M, int N, int K, int copies, __nv_bfloat16** Wc, int ldw, const __nv_bfloat16* x, int ldx, __nv_bfloat16* y, const int* idx, const int* nidx, int npos, int nout, Timer& T)
+{
+    Launch l = plan<C>(M, N, K, npos, nout);
+    float us = T.us([&](int i) { run<C>(l, x, ldx, Wc[i % copies], ldw, y, N, idx, nidx, M, N, K, 0); }, 200);
+    CK(cudaGetLastError());
+    (void)tag;
+    return us;
+}
+
+static void time_all()
+{
+    // streaming-read bandwidth
+    size_t bytes = (size_t)2 << 30;
+    uint4* big; unsigned* sink;
+    CK(cudaMalloc(&big, bytes)); CK(cudaMalloc(&sink, 4)); CK(cudaMemset(big, 1, bytes));
+    Timer T;
+    float us_read = T.us([&](int) { stream_read<<<g_sms * 8, 512>>>(big, bytes / 16, sink); }, 10);
+    const double bw = bytes / (us_read * 1e-6);
+    printf("stream read: %.1f GB/s\n", bw / 1e9);
+    CK(cudaFree(big));
+
+    const int shapes[][2] = { {4096, 4096}, {4096, 11008}, {11008, 4096}, {8192, 28672}, {3072, 8192} };
+    printf("%-6s %-12s %3s %5s %9s %9s %9s %9s %9s %9s %9s %9s\n", "K", "N", "M", "dens", "cublasKN", "cublasNK", "roof", "knDense", "nkDense", "knScan", "roofSp", "kn/best");
+    for (auto& s : shapes) {
+        const int K = s[0], N = s[1];
+        const size_t wbytes = (size_t)K * N * 2;
+        const int copies = std::max(2, (int)((size_t)400 << 20) / (int)std::min(wbytes, (size_t)400 << 20) + 1);
+        std::vector<__nv_bfloat16*> Wc(copies), Wt(copies);
+        std::vector<uint16_t> h((size_t)K * N);
+        std::mt19937 rng(7);
+        for (auto& v : h) v = tobf(std::uniform_real_distribution<float>(-1, 1)(rng));
+        for (int c = 0; c < copies; ++c) {
+            CK(cudaMalloc(&Wc[c], wbytes)); CK(cudaMemcpy(Wc[c], h.data(), wbytes, cudaMemcpyHostToDevice));
+            CK(cudaMalloc(&Wt[c], wbytes)); CK(cudaMemcpy(Wt[c], h.data(), wbytes, cudaMemcpyHostToDevice));
+        }
+        __nv_bfloat16 *x, *y; int *idx, *nidx;
+        CK(cudaMalloc(&x, (size_t)16 * K * 2)); CK(cudaMalloc(&y, (size_t)16 * N * 4));
+        CK(cudaMalloc(&idx, (size_t)K * 4)); CK(cudaMalloc(&nidx, 4));
+        for (int M : {1, 4, 16}) {
+            for (double d : {1.0, 0.5, 0.25, 0.1}) {
+                // x: M tokens, independent random masks of density d (union density reported)
+                std::vector<uint16_t> hx((size_t)M * K);
+                std::vector<char> any(K, 0);
+                for (int m = 0; m < M; ++m) for (int k = 0; k < K; ++k) {
+                    bool nz = std::uniform_real_distribution<double>(0, 1)(rng) < d;
+                    hx[(size_t)m * K + k] = nz ? tobf(std::uniform_real_distribution<float>(-1, 1)(rng)) : 0;
+                    any[k] |= nz;
+                }
+                const double ud = std::count(any.begin(), any.end(), 1) / (double)K;
+                CK(cudaMemcpy(x, hx.data(), hx.size() * 2, cudaMemcpyHostToDevice));
+                float tb_kn = T.us([&](int i) { cublas_gemv(false, x, K, Wc[i % copies], N, y, N, M, N, K); }, 200);
+                float tb_nk = T.us([&](int i) { cublas_gemv(true, x, K, Wt[i % copies], K, y, N, M, N, K); }, 200);
+                float t_knd = time_kernel<KnDense>("kn", M, N, K, copies, Wc.data(), N, x, K, y, idx, nidx, K, N, T);
+                float t_nkd = time_kernel<NkDense>("nk", M, N, K, copies, Wt.data(), K, x, K, y, idx, nidx, K, N, T);
+                float t_kns = time_kernel<KnScan>("kns", M, N, K, copies, Wc.data(), N, x, K, y, idx, nidx, K, N, T);
+                const double roof = wbytes / bw * 1e6, roofs = roof * ud;
+                const float best = std::min(tb_kn, tb_nk);
+                printf("%-6d %-12d %3d %5.2f %9.2f %9.2f %9.2f %9.2f %9.2f %9.2f %9.2f %9.2f  (union %.3f, sparse/roofSp %.2f)\n", K, N, M, d, tb_kn, tb_nk, roof, t_knd, t_nkd, t_kns, roofs,
+                       best / t_kns, ud, roofs / t_kns);
+            }
+        }
+        for (int c = 0; c < copies; ++c) { cudaFree(Wc[c]); cudaFree(Wt[c]); }
+        cudaFree(x); cudaFree(y); cudaFree(idx); cudaFree(nidx);
+    }
+}
+
+int main(int argc, char** argv)
+{
+    cudaDeviceProp p; CK(cudaGetDeviceProperties(&p, 0)); g_sms = p.multiProcessorCount;
+    printf("%s, %d SMs\n", p.name, g_sms);
+    CK(cudaMalloc(&g_part, (size_t)64 << 20)); CK(cudaMalloc(&g_counters, 1 << 20)); CK(cudaMemset(g_counters, 0, 1 << 20));
+    const char* mode = argc > 1 ? argv[1] : "check";
+    if (!strcmp(mode, "check") || !strcmp(mode, "small")) check_all();
+    if (!strcmp(mode, "time")) { if (!load_cublas()) return 2; time_all(); }
+    return g_fail ? 1 : 0;
+}

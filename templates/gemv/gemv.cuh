@@ -1,0 +1,381 @@
+// ---- gemv: decode GEMV on tensor cores (mma.sync m16n8k16; sm_80 and later) -------------------
+// y[M x *] = x[M x *] . W for M = 1..16 tokens, fp32 accumulation. The M tokens are the 16 rows
+// of the mma A operand (rows >= M are zero), the weights are its B operand, so one kernel serves
+// M = 1..16 and keeps the fp32 CUDA cores out of the way (at M = 16 a SIMT GEMV would need more
+// FMAs per second than an H200 has to keep up with HBM).
+//
+// Cfg members read: In, Out, LAYOUT, SPARSITY, EPI, CW, RW, KW, UNROLL, CACHE, THREADS.
+//
+// LAYOUT_KN (W is K x N row-major, row k = the weights input k feeds): a warp owns 64 columns and
+//   16 "slots" per step. Slot j of a step is one weight row (an active k); thread (g, q) loads the
+//   16 bytes of columns [8g, 8g + 8) of the rows of slots 2q, 2q+1, 2q+8, 2q+9 and packs pairs of
+//   rows with byte permutes into B fragments: in n-tile t (t = 0..7) the mma's column g is the
+//   physical column 8g + t. The order of slots is free (a sum over k), so the slots are any 16
+//   active rows: input sparsity costs nothing but the compaction.
+//   SPARSITY 0: every k. 1 (input sparse): rows k with x[m][k] == 0 for every m are skipped (the
+//   CTA scans its x range and compacts the active k in shared memory). 2 (row list): the weight
+//   rows are idx[0..*nidx), x is compact (x[m][p] multiplies row idx[p]).
+// LAYOUT_NK (W is N x K row-major, row n = output n, the nn.Linear layout): a warp owns 8 output
+//   rows and steps 32 k at a time; thread (g, q) loads W[row g][8q .. 8q + 8) and x[g][same k],
+//   x[g + 8][same k]: 2 mmas with the k order permuted identically in A and B (no shuffles).
+//   SPARSITY 0: rows 0..N. 3 (output list): rows idx[0..*nidx), written compact (y[m][p]).
+//   EPI 3 (gated, SiLU(gate) * up): the rows are interleaved (2i = gate of neuron i, 2i+1 = up),
+//   N and the list count neurons, and the pair lands in one thread's c0 / c1.
+//
+// Work split: grid.x = column blocks (kn: CW * 64 columns; nk: RW * 8 row positions), grid.y =
+// splits of the k (kn: x positions) range, `chunk` positions each. Inside a CTA, KW warps share a
+// column block and interleave its steps; their sums meet in shared memory. With grid.y > 1 each
+// CTA writes fp32 partials part[split][m][col] and the last CTA of a column block (a ticket in
+// counters[blockIdx.x], reset by that CTA) adds them in split order: results are deterministic.
+//
+// Shared memory (dynamic, bytes = gemv_smem_bytes): x of the CTA's range [16 rows max][xstride]
+// In (M rows), then (kn) the active list int[chunk], then the reduction buffer float[KW][M][cols].
+
+constexpr int GV_LAYOUT_KN = 0;
+constexpr int GV_LAYOUT_NK = 1;
+
+__device__ __forceinline__ float gv_to_float(__nv_bfloat16 v) { return __bfloat162float(v); }
+__device__ __forceinline__ float gv_to_float(__half v) { return __half2float(v); }
+template <class T> __device__ __forceinline__ T gv_from_float(float v);
+template <> __device__ __forceinline__ float gv_from_float<float>(float v) { return v; }
+template <> __device__ __forceinline__ __nv_bfloat16 gv_from_float<__nv_bfloat16>(float v) { return __float2bfloat16_rn(v); }
+template <> __device__ __forceinline__ __half gv_from_float<__half>(float v) { return __float2half_rn(v); }
+
+template <class In>
+__device__ __forceinline__ void gv_mma(float (&d)[4], uint32_t a0, uint32_t a1, uint32_t a2, uint32_t a3, uint32_t b0, uint32_t b1)
+{
+    if constexpr (__is_same(In, __nv_bfloat16)) {
+        asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 { %0, %1, %2, %3 }, { %4, %5, %6, %7 }, "
+                     "{ %8, %9 }, { %0, %1, %2, %3 };\n"
+                     : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+                     : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
+    } else {
+        asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 { %0, %1, %2, %3 }, { %4, %5, %6, %7 }, "
+                     "{ %8, %9 }, { %0, %1, %2, %3 };\n"
+                     : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+                     : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
+    }
+}
+
+// 16-byte weight load with the variant's cache policy: 0 = ld.global.nc, 1 = no L1 allocation
+// with a 256-byte L2 prefetch, 2 = evict-first streaming load.
+template <int CACHE>
+__device__ __forceinline__ uint4 gv_load_w(const void* p)
+{
+    uint4 v;
+    if constexpr (CACHE == 1) {
+        asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 { %0, %1, %2, %3 }, [%4];\n"
+                     : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(p));
+    } else if constexpr (CACHE == 2) {
+        v = __ldcs(reinterpret_cast<const uint4*>(p));
+    } else {
+        v = __ldg(reinterpret_cast<const uint4*>(p));
+    }
+    return v;
+}
+
+__device__ __forceinline__ uint16_t gv_bits(__nv_bfloat16 v) { return __bfloat16_as_ushort(v); }
+__device__ __forceinline__ uint16_t gv_bits(__half v) { return __half_as_ushort(v); }
+
+__device__ __forceinline__ float gv_silu(float g) { return g / (1.0f + __expf(-g)); }
+
+template <int EPI>
+__device__ __forceinline__ float gv_act(float v)
+{
+    if constexpr (EPI == 1) {
+        return v < 0.0f ? 0.0f : v;  // NaN stays NaN
+    } else if constexpr (EPI == 2) {
+        const float r = v < 0.0f ? 0.0f : v;
+        return r * r;
+    } else {
+        return v;
+    }
+}
+
+// Row stride (elements) of the staged x: a multiple of 32 elements whose byte size is an odd
+// multiple of 64, so the 16-byte reads of rows g and g + 1 fall in different banks.
+__host__ __device__ constexpr int gv_xstride(int chunk)
+{
+    return (((chunk + 31) / 32) | 1) * 32;
+}
+
+// Bytes of dynamic shared memory for a launch with `chunk` positions per split and M tokens.
+template <class Cfg>
+__host__ __device__ constexpr unsigned gemv_smem_bytes(int chunk, int M)
+{
+    const unsigned xs = static_cast<unsigned>(M) * static_cast<unsigned>(gv_xstride(chunk)) * 2u;
+    const unsigned list = Cfg::LAYOUT == GV_LAYOUT_KN ? static_cast<unsigned>((chunk + 31) / 32 * 32) * 4u : 0u;
+    const unsigned cols = Cfg::LAYOUT == GV_LAYOUT_KN ? Cfg::CW * 64u : Cfg::RW * 8u;
+    return xs + list + static_cast<unsigned>(Cfg::KW) * static_cast<unsigned>(M) * cols * 4u;
+}
+
+template <class Cfg>
+__device__ __forceinline__ void gemv_main(const typename Cfg::In* __restrict__ x, int ldx,
+                                          const typename Cfg::In* __restrict__ W, int ldw,
+                                          typename Cfg::Out* __restrict__ y, int ldy,
+                                          const int* __restrict__ idx, const int* __restrict__ nidx,
+                                          int M, int N, int K, int chunk,
+                                          float* __restrict__ part, unsigned* __restrict__ counters)
+{
+    using In = typename Cfg::In;
+    using Out = typename Cfg::Out;
+    constexpr bool KN = Cfg::LAYOUT == GV_LAYOUT_KN;
+    constexpr bool GATED = Cfg::EPI == 3;
+    constexpr int G = GATED ? 2 : 1;                       // rows per output column (nk)
+    constexpr int COLS = KN ? Cfg::CW * 64 : Cfg::RW * 8;  // output columns / row positions per CTA
+    extern __shared__ __align__(16) unsigned char gv_smem[];
+    __shared__ int s_warp[Cfg::THREADS / 32];
+    __shared__ int s_last;
+
+    const int tid = threadIdx.x;
+    const int warp = tid >> 5;
+    const int lane = tid & 31;
+    const int g = lane >> 2;
+    const int q = lane & 3;
+    const int xstride = gv_xstride(chunk);
+    In* xs = reinterpret_cast<In*>(gv_smem);
+    int* list = reinterpret_cast<int*>(gv_smem + M * xstride * 2);
+    float* red = reinterpret_cast<float*>(gv_smem + M * xstride * 2 + (KN ? (chunk + 31) / 32 * 32 * 4 : 0));
+
+    // The position space split across grid.y: kn = x columns (k, or list positions), nk = k.
+    const int count_list = (Cfg::SPARSITY == 2 || Cfg::SPARSITY == 3) ? *nidx : 0;
+    const int npos = (KN && Cfg::SPARSITY == 2) ? count_list : K;
+    // nk: row positions of the output (and the columns written).
+    const int nout = (!KN && Cfg::SPARSITY == 3) ? count_list : N;
+    const int col_base = blockIdx.x * COLS;
+    if (!KN && col_base >= nout * G) {
+        return;  // every split of this row block exits: no ticket is taken
+    }
+
+    const int p0 = blockIdx.y * chunk;
+    const int len = max(0, min(p0 + chunk, npos) - p0);
+
+    // ---- stage x[0..M)[p0 .. p0 + len) (zero beyond) into shared memory -------------------------
+    const bool vec = ((reinterpret_cast<uintptr_t>(x) & 15u) == 0) && (ldx % 8 == 0) && (p0 % 8 == 0);
+    const int xchunks = xstride / 8;
+    for (int i = tid; i < M * xchunks; i += Cfg::THREADS) {
+        const int m = i / xchunks;
+        const int j = (i - m * xchunks) * 8;
+        uint4 v = make_uint4(0u, 0u, 0u, 0u);
+        const In* src = x + static_cast<size_t>(m) * ldx + p0 + j;
+        if (vec && j + 8 <= len) {
+            v = __ldg(reinterpret_cast<const uint4*>(src));
+        } else {
+            uint16_t e[8];
+#pragma unroll
+            for (int t = 0; t < 8; ++t) {
+                e[t] = j + t < len ? gv_bits(src[t]) : uint16_t(0);
+            }
+            v.x = e[0] | (uint32_t(e[1]) << 16);
+            v.y = e[2] | (uint32_t(e[3]) << 16);
+            v.z = e[4] | (uint32_t(e[5]) << 16);
+            v.w = e[6] | (uint32_t(e[7]) << 16);
+        }
+        *reinterpret_cast<uint4*>(xs + m * xstride + j) = v;
+    }
+    __syncthreads();
+
+    float acc_kn[KN ? 8 : 1][4];
+    float acc_nk[4] = { 0.f, 0.f, 0.f, 0.f };
+#pragma unroll
+    for (int t = 0; t < (KN ? 8 : 1); ++t) {
+        acc_kn[t][0] = acc_kn[t][1] = acc_kn[t][2] = acc_kn[t][3] = 0.f;
+    }
+    const int kw = warp % Cfg::KW;   // which interleaved share of the steps
+    const int cw = warp / Cfg::KW;   // which column block (kn: 64 columns, nk: 8 row positions)
+
+    if constexpr (KN) {
+        // ---- the CTA's weight rows: every position, the active ones, or the list ------------------
+        int count = len;
+        if constexpr (Cfg::SPARSITY == 1) {
+            int base = 0;
+            for (int j0 = 0; j0 < len; j0 += Cfg::THREADS) {
+                const int j = j0 + tid;
+                bool act = false;
+                if (j < len) {
+                    for (int m = 0; m < M; ++m) {
+                        act |= (gv_bits(xs[m * xstride + j]) & 0x7fffu) != 0u;
+                    }
+                }
+                const unsigned bal = __ballot_sync(0xffffffffu, act);
+                if (lane == 0) s_warp[warp] = __popc(bal);
+                __syncthreads();
+                int off = base;
+                int total = 0;
+                for (int w = 0; w < Cfg::THREADS / 32; ++w) {
+                    const int c = s_warp[w];
+                    off += w < warp ? c : 0;
+                    total += c;
+                }
+                if (act) list[off + __popc(bal & ((1u << lane) - 1u))] = j;
+                base += total;
+                __syncthreads();
+            }
+            count = base;
+        } else if constexpr (Cfg::SPARSITY == 2) {
+            for (int j = tid; j < len; j += Cfg::THREADS) {
+                const int r = idx[p0 + j];
+                list[j] = (r >= 0 && r < K) ? r : -1;
+            }
+            __syncthreads();
+        }
+
+        const int col = col_base + cw * 64 + 8 * g;  // this thread's 8 physical columns
+        const bool col_ok = col < N;
+        const int nsteps = (count + 15) / 16;
+        for (int s0 = kw; s0 < nsteps; s0 += Cfg::KW * Cfg::UNROLL) {
+            uint4 w[Cfg::UNROLL][4];
+            uint32_t a[Cfg::UNROLL][4];
+#pragma unroll
+            for (int u = 0; u < Cfg::UNROLL; ++u) {
+                const int st = s0 + u * Cfg::KW;
+                uint16_t xv[2][4];
+#pragma unroll
+                for (int i = 0; i < 4; ++i) {
+                    const int slot = st * 16 + 2 * q + (i & 1) + (i >> 1) * 8;
+                    const bool valid = st < nsteps && slot < count;
+                    int pos = slot;
+                    int row = p0 + slot;
+                    if constexpr (Cfg::SPARSITY == 1) {
+                        pos = valid ? list[slot] : 0;
+                        row = p0 + pos;
+                    } else if constexpr (Cfg::SPARSITY == 2) {
+                        row = valid ? list[slot] : -1;
+                    }
+                    const bool live = valid && row >= 0;
+                    w[u][i] = (live && col_ok) ? gv_load_w<Cfg::CACHE>(W + static_cast<size_t>(row) * ldw + col)
+                                               : make_uint4(0u, 0u, 0u, 0u);
+                    xv[0][i] = (live && g < M) ? gv_bits(xs[g * xstride + pos]) : uint16_t(0);
+                    xv[1][i] = (live && g + 8 < M) ? gv_bits(xs[(g + 8) * xstride + pos]) : uint16_t(0);
+                }
+                a[u][0] = xv[0][0] | (uint32_t(xv[0][1]) << 16);
+                a[u][1] = xv[1][0] | (uint32_t(xv[1][1]) << 16);
+                a[u][2] = xv[0][2] | (uint32_t(xv[0][3]) << 16);
+                a[u][3] = xv[1][2] | (uint32_t(xv[1][3]) << 16);
+            }
+#pragma unroll
+            for (int u = 0; u < Cfg::UNROLL; ++u) {
+                const uint32_t r0[4] = { w[u][0].x, w[u][0].y, w[u][0].z, w[u][0].w };
+                const uint32_t r1[4] = { w[u][1].x, w[u][1].y, w[u][1].z, w[u][1].w };
+                const uint32_t r2[4] = { w[u][2].x, w[u][2].y, w[u][2].z, w[u][2].w };
+                const uint32_t r3[4] = { w[u][3].x, w[u][3].y, w[u][3].z, w[u][3].w };
+#pragma unroll
+                for (int t = 0; t < 8; ++t) {
+                    const unsigned sel = (t & 1) ? 0x7632u : 0x5410u;
+                    const uint32_t b0 = __byte_perm(r0[t >> 1], r1[t >> 1], sel);
+                    const uint32_t b1 = __byte_perm(r2[t >> 1], r3[t >> 1], sel);
+                    gv_mma<In>(acc_kn[t], a[u][0], a[u][1], a[u][2], a[u][3], b0, b1);
+                }
+            }
+        }
+        // c0 = (m g, n 2q), c1 = (g, 2q+1), c2/c3 = token g + 8; n-tile t, mma column c is the
+        // physical column 8c + t of the warp's 64.
+        float* r = red + static_cast<size_t>(kw) * M * COLS;
+#pragma unroll
+        for (int t = 0; t < 8; ++t) {
+#pragma unroll
+            for (int e = 0; e < 4; ++e) {
+                const int m = g + (e >> 1) * 8;
+                const int c = cw * 64 + 8 * (2 * q + (e & 1)) + t;
+                if (m < M) r[m * COLS + c] = acc_kn[t][e];
+            }
+        }
+    } else {
+        // ---- nk: 8 row positions per warp, 32 k per step ------------------------------------------
+        const int rpos = col_base + cw * 8 + g;  // this thread's row position
+        int row = -1;
+        if (rpos < nout * G) {
+            const int o = rpos / G;
+            int base = o;
+            if constexpr (Cfg::SPARSITY == 3) {
+                base = idx[o];
+                base = (base >= 0 && base < N) ? base : -1;
+            }
+            row = base < 0 ? -1 : (GATED ? 2 * base + (rpos & 1) : base);
+        }
+        const In* wrow = W + static_cast<size_t>(row < 0 ? 0 : row) * ldw;
+        const int nsteps = (len + 31) / 32;
+        for (int s0 = kw; s0 < nsteps; s0 += Cfg::KW * Cfg::UNROLL) {
+            uint4 w[Cfg::UNROLL], xa[Cfg::UNROLL], xb[Cfg::UNROLL];
+#pragma unroll
+            for (int u = 0; u < Cfg::UNROLL; ++u) {
+                const int st = s0 + u * Cfg::KW;
+                const int kk = st * 32 + 8 * q;  // relative to p0
+                const bool valid = st < nsteps;
+                w[u] = (valid && row >= 0 && p0 + kk < K) ? gv_load_w<Cfg::CACHE>(wrow + p0 + kk) : make_uint4(0u, 0u, 0u, 0u);
+                xa[u] = (valid && g < M) ? *reinterpret_cast<const uint4*>(xs + g * xstride + kk) : make_uint4(0u, 0u, 0u, 0u);
+                xb[u] = (valid && g + 8 < M) ? *reinterpret_cast<const uint4*>(xs + (g + 8) * xstride + kk) : make_uint4(0u, 0u, 0u, 0u);
+            }
+#pragma unroll
+            for (int u = 0; u < Cfg::UNROLL; ++u) {
+                gv_mma<In>(acc_nk, xa[u].x, xb[u].x, xa[u].y, xb[u].y, w[u].x, w[u].y);
+                gv_mma<In>(acc_nk, xa[u].z, xb[u].z, xa[u].w, xb[u].w, w[u].z, w[u].w);
+            }
+        }
+        float* r = red + static_cast<size_t>(kw) * M * COLS;
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+            const int m = g + (e >> 1) * 8;
+            const int c = cw * 8 + 2 * q + (e & 1);
+            if (m < M) r[m * COLS + c] = acc_nk[e];
+        }
+    }
+    __syncthreads();
+
+    // ---- sum the KW shares; finish, or hand the partial to the split fix-up ------------------------
+    const int splits = gridDim.y;
+    const size_t pstride = static_cast<size_t>(gridDim.x) * COLS;
+    for (int i = tid; i < M * COLS; i += Cfg::THREADS) {
+        float v = 0.f;
+#pragma unroll
+        for (int k2 = 0; k2 < Cfg::KW; ++k2) {
+            v += red[k2 * M * COLS + i];
+        }
+        if (splits == 1) {
+            red[i] = v;
+        } else {
+            const int m = i / COLS;
+            const int c = i - m * COLS;
+            __stcg(part + (static_cast<size_t>(blockIdx.y) * 16 + m) * pstride + col_base + c, v);
+        }
+    }
+    if (splits > 1) {
+        __threadfence();
+        __syncthreads();
+        if (tid == 0) {
+            const unsigned ticket = atomicAdd(counters + blockIdx.x, 1u);
+            s_last = ticket == static_cast<unsigned>(splits - 1);
+            if (s_last) counters[blockIdx.x] = 0u;  // ready for the next call on this stream
+        }
+        __syncthreads();
+        if (!s_last) return;
+        __threadfence();
+        for (int i = tid; i < M * COLS; i += Cfg::THREADS) {
+            const int m = i / COLS;
+            const int c = i - m * COLS;
+            float v = 0.f;
+            for (int s = 0; s < splits; ++s) {
+                v += __ldcg(part + (static_cast<size_t>(s) * 16 + m) * pstride + col_base + c);
+            }
+            red[i] = v;
+        }
+    }
+    __syncthreads();
+
+    // ---- epilogue and store ----------------------------------------------------------------------
+    constexpr int OUT_COLS = COLS / G;
+    const int ncols = KN ? N : nout;
+    for (int i = tid; i < M * OUT_COLS; i += Cfg::THREADS) {
+        const int m = i / OUT_COLS;
+        const int c = i - m * OUT_COLS;
+        const int o = col_base / G + c;
+        if (o >= ncols) continue;
+        float v;
+        if constexpr (GATED) {
+            v = gv_silu(red[m * COLS + 2 * c]) * red[m * COLS + 2 * c + 1];
+        } else {
+            v = gv_act<Cfg::EPI>(red[m * COLS + c]);
+        }
+        y[static_cast<size_t>(m) * ldy + o] = gv_from_float<Out>(v);
+    }
+}
