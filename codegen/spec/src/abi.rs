@@ -38,6 +38,10 @@ pub enum Workspace {
     /// All-ones pattern words (at least as many as the largest pattern of the call), read in
     /// place of the patterns when the call's inputs hold an Inf or NaN.
     Ones,
+    /// fp32 split-K partial sums (`float*`, `[splits][16][grid.x · columns per CTA]`; scratch).
+    Partials,
+    /// `[grid.x]` u32 split tickets, zeroed once; the last CTA of a column block resets its own.
+    Counters,
 }
 
 /// A per-call scalar.
@@ -45,6 +49,8 @@ pub enum Workspace {
 pub enum Scalar {
     /// A number unique to the call on its stream (never 0), compared with `ctrl[2]`.
     Epoch,
+    /// Positions of the split dimension per CTA row of the grid (family gemv).
+    Chunk,
 }
 
 /// One kernel parameter: what it is, hence its C type, its name and what the runtime passes.
@@ -75,6 +81,11 @@ pub enum Arg {
     Ld(Operand),
     /// A TMA tensor map of an operand, passed by value (`const __grid_constant__ CUtensorMap`).
     TensorMap(Operand),
+    /// Device pointer to an index list (`const int*`; family gemv: weight rows or output rows).
+    Index,
+    /// Device pointer to the number of entries of the index list (`const int*`, read by the
+    /// kernel, so a list made on the device needs no round trip).
+    IndexCount,
     /// Device pointer to the runtime's packed copy of an operand (written by a pack stage).
     Packed {
         /// Which operand.
@@ -101,6 +112,11 @@ impl Arg {
             Arg::Workspace(Workspace::Ctrl) => "ctrl",
             Arg::Workspace(Workspace::Ones) => "ones",
             Arg::Scalar(Scalar::Epoch) => "epoch",
+            Arg::Scalar(Scalar::Chunk) => "chunk",
+            Arg::Workspace(Workspace::Partials) => "part",
+            Arg::Workspace(Workspace::Counters) => "counters",
+            Arg::Index => "idx",
+            Arg::IndexCount => "nidx",
             Arg::Ld(Operand::A) => "lda",
             Arg::Ld(Operand::B) => "ldb",
             Arg::Ld(Operand::C) => "ldc",
@@ -121,7 +137,12 @@ impl Arg {
             Arg::Dim(_) | Arg::Ld(_) => format!("int {}", self.name()),
             Arg::TensorMap(_) => format!("const __grid_constant__ CUtensorMap {}", self.name()),
             Arg::Packed { elem, .. } => format!("{}* __restrict__ {}", elem.cuda_type(), self.name()),
-            Arg::Pattern(_) | Arg::ColNnz | Arg::Workspace(Workspace::Ctrl) => format!("unsigned int* {}", self.name()),
+            Arg::Pattern(_) | Arg::ColNnz | Arg::Workspace(Workspace::Ctrl) | Arg::Workspace(Workspace::Counters) => {
+                format!("unsigned int* {}", self.name())
+            }
+            Arg::Workspace(Workspace::Partials) => format!("float* {}", self.name()),
+            Arg::Index | Arg::IndexCount => format!("const int* __restrict__ {}", self.name()),
+            Arg::Scalar(Scalar::Chunk) => format!("int {}", self.name()),
             Arg::Workspace(Workspace::Ones) => format!("const unsigned int* {}", self.name()),
             Arg::Scalar(_) => format!("unsigned int {}", self.name()),
         }
@@ -139,6 +160,11 @@ impl Arg {
             Arg::Workspace(Workspace::Ctrl) => "[4] control words: grid barrier, non-finite epoch",
             Arg::Workspace(Workspace::Ones) => "all-ones pattern words, read when the inputs hold Inf/NaN",
             Arg::Scalar(Scalar::Epoch) => "per-call epoch (≠ 0) compared with ctrl[2]",
+            Arg::Scalar(Scalar::Chunk) => "split positions per grid row (gemv: k, or list positions)",
+            Arg::Workspace(Workspace::Partials) => "fp32 split partials [splits][16][grid.x·columns] (scratch)",
+            Arg::Workspace(Workspace::Counters) => "[grid.x] split tickets, zeroed once, reset by the last CTA",
+            Arg::Index => "index list (gemv: weight rows or output rows); null when unused",
+            Arg::IndexCount => "device-side length of the index list; null when unused",
             Arg::Ld(_) => "leading dimension in elements (a multiple of 16 bytes)",
             Arg::TensorMap(Operand::B) => "TMA map of Bᵀ (N×K, K-major), 128-byte swizzle, zero fill",
             Arg::TensorMap(_) => "TMA map of the operand (K-major), 128-byte swizzle, zero fill",
@@ -232,6 +258,16 @@ pub enum GridRule {
         /// Which operand.
         operand: Operand,
     },
+    /// Family gemv: grid = (ceil(N · `rows` / `cols`), splits); `splits` and the `chunk` argument
+    /// come from [`gemv_split`] (one wave of resident CTAs, the staged x within `xs_bytes`).
+    Gemv {
+        /// Output positions per CTA.
+        cols: u32,
+        /// Weight rows per output (2 when gated).
+        rows: u32,
+        /// Shared-memory budget of the staged x (bytes).
+        xs_bytes: u32,
+    },
     /// A persistent, cooperative launch: grid = min(tiles of `bm × bn`, resident CTAs per SM × SMs),
     /// launched with `cuLaunchCooperativeKernel` so that its grid-wide barrier cannot deadlock.
     Persistent {
@@ -285,4 +321,19 @@ pub struct RegistryEntry {
     pub source_hash: u64,
     /// Launches in execution order.
     pub launches: &'static [Launch],
+}
+
+/// The split of a gemv launch: `(grid.x, splits, chunk)` for `m` tokens, `n` outputs and `k`
+/// split positions, given the resident CTAs of the GPU (SMs × CTAs per SM). grid.x covers the
+/// outputs; the splits fill one wave of resident CTAs (a second, partial wave would leave the
+/// HBM idle at the end); `chunk` (a multiple of 32) keeps `m` rows of staged x, each padded by
+/// up to 32 elements, within `xs_bytes`.
+pub fn gemv_split(cols: u32, rows: u32, xs_bytes: u32, m: usize, n: usize, k: usize, resident_ctas: u64) -> (u64, u64, u32) {
+    let gx = ((n as u64) * u64::from(rows)).div_ceil(u64::from(cols.max(1))).max(1);
+    let want = (resident_ctas / gx).max(1);
+    let k = (k as u64).max(1);
+    let mut chunk = k.div_ceil(want).div_ceil(32) * 32;
+    let cap = (u64::from(xs_bytes) / (2 * (m.max(1) as u64))).saturating_sub(64) / 32 * 32;
+    chunk = chunk.min(cap.max(32));
+    (gx, k.div_ceil(chunk), chunk as u32)
 }

@@ -25,5 +25,6 @@ pub mod tuned;
 pub use abi::{Arg, GridRule, Launch, RegistryEntry, Stage};
 pub use common::{Activation, Arch, ArchSet, CtaTile, ElemType, Epilogue};
 pub use families::esmm::{EsmmSpec, Preprocess, SkipStyle, Sparsity};
+pub use families::gemv::{GemvLayout, GemvSparsity, GemvSpec};
 pub use families::tc::{TcPath, TcPatterns, TcSparsity, TcSpec};
 pub use families::{Family, KernelSpec};
