@@ -12,6 +12,7 @@ use esmm_spec::{Family, KernelSpec, Launch};
 use proc_macro2::TokenStream;
 
 use crate::families::esmm::{self, EsmmGenerator};
+use crate::families::gemv::{self, GemvGenerator};
 use crate::families::tc::{self, TcGenerator};
 use crate::sets::SetName;
 
@@ -23,6 +24,8 @@ pub enum ValidSpec {
     Esmm(esmm::ValidEsmm),
     /// A valid tc variant.
     Tc(tc::ValidTc),
+    /// A valid gemv variant.
+    Gemv(gemv::ValidGemv),
 }
 
 impl ValidSpec {
@@ -31,6 +34,7 @@ impl ValidSpec {
         match self {
             ValidSpec::Esmm(v) => KernelSpec::Esmm(*v.spec()),
             ValidSpec::Tc(v) => KernelSpec::Tc(*v.spec()),
+            ValidSpec::Gemv(v) => KernelSpec::Gemv(*v.spec()),
         }
     }
 
@@ -111,6 +115,7 @@ pub fn generator(family: Family) -> &'static dyn FamilyGenerator {
     match family {
         Family::Esmm => &EsmmGenerator,
         Family::Tc => &TcGenerator,
+        Family::Gemv => &GemvGenerator,
     }
 }
 

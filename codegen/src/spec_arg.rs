@@ -91,7 +91,7 @@ mod tests {
         for bad in ["k99", "k25:bm", "k25:bm=x", "k25:colour=red", "k25:skip=maybe", "esmm_zz", "", "tc_bf16_x_none"] {
             assert!(resolve_spec(bad, None).is_err(), "{bad}");
         }
-        assert!(resolve_spec("gemv_bf16_x_none", None).unwrap_err().contains("not built yet"));
+        assert!(resolve_spec("rans_bf16_x_none", None).unwrap_err().contains("not built yet"));
         let tc = resolve_spec("tc-wgmma:stages=5,bn=128", None).unwrap();
         let t = tc.as_tc().unwrap();
         assert_eq!((t.stages, t.bn, t.path), (5, 128, esmm_spec::TcPath::Wgmma));

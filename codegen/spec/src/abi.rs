@@ -267,6 +267,8 @@ pub enum GridRule {
         rows: u32,
         /// Shared-memory budget of the staged x (bytes).
         xs_bytes: u32,
+        /// Most split positions per CTA (the kn active list holds one int per position).
+        max_chunk: u32,
     },
     /// A persistent, cooperative launch: grid = min(tiles of `bm × bn`, resident CTAs per SM × SMs),
     /// launched with `cuLaunchCooperativeKernel` so that its grid-wide barrier cannot deadlock.
@@ -326,14 +328,14 @@ pub struct RegistryEntry {
 /// The split of a gemv launch: `(grid.x, splits, chunk)` for `m` tokens, `n` outputs and `k`
 /// split positions, given the resident CTAs of the GPU (SMs × CTAs per SM). grid.x covers the
 /// outputs; the splits fill one wave of resident CTAs (a second, partial wave would leave the
-/// HBM idle at the end); `chunk` (a multiple of 32) keeps `m` rows of staged x, each padded by
-/// up to 32 elements, within `xs_bytes`.
-pub fn gemv_split(cols: u32, rows: u32, xs_bytes: u32, m: usize, n: usize, k: usize, resident_ctas: u64) -> (u64, u64, u32) {
+/// HBM idle at the end); `chunk` (a multiple of 32, at most `max_chunk`) keeps `m` rows of
+/// staged x, each padded by up to 32 elements, within `xs_bytes`.
+pub fn gemv_split(cols: u32, rows: u32, xs_bytes: u32, max_chunk: u32, m: usize, n: usize, k: usize, resident_ctas: u64) -> (u64, u64, u32) {
     let gx = ((n as u64) * u64::from(rows)).div_ceil(u64::from(cols.max(1))).max(1);
     let want = (resident_ctas / gx).max(1);
     let k = (k as u64).max(1);
     let mut chunk = k.div_ceil(want).div_ceil(32) * 32;
     let cap = (u64::from(xs_bytes) / (2 * (m.max(1) as u64))).saturating_sub(64) / 32 * 32;
-    chunk = chunk.min(cap.max(32));
+    chunk = chunk.min(cap.max(32)).min(u64::from(max_chunk.max(32)));
     (gx, k.div_ceil(chunk), chunk as u32)
 }

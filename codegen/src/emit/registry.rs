@@ -65,6 +65,10 @@ fn grid_tokens(g: &GridRule) -> TokenStream {
             let o = enum_path(quote!(::esmm_spec::abi::Operand), operand);
             quote!(::esmm_spec::GridRule::PackTiles { operand: #o })
         }
+        GridRule::Gemv { cols, rows, xs_bytes, max_chunk } => {
+            let (cols, rows, xs_bytes, max_chunk) = (lit(cols), lit(rows), lit(xs_bytes), lit(max_chunk));
+            quote!(::esmm_spec::GridRule::Gemv { cols: #cols, rows: #rows, xs_bytes: #xs_bytes, max_chunk: #max_chunk })
+        }
     }
 }
 
@@ -85,6 +89,8 @@ pub fn arg_tokens(a: &Arg) -> TokenStream {
             quote!(::esmm_spec::Arg::Pattern(#o))
         }
         Arg::ColNnz => quote!(::esmm_spec::Arg::ColNnz),
+        Arg::Index => quote!(::esmm_spec::Arg::Index),
+        Arg::IndexCount => quote!(::esmm_spec::Arg::IndexCount),
         Arg::Workspace(w) => {
             let w = enum_path(quote!(::esmm_spec::abi::Workspace), w);
             quote!(::esmm_spec::Arg::Workspace(#w))

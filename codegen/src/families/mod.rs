@@ -2,4 +2,5 @@
 //! registered in [`crate::family::generator`].
 
 pub mod esmm;
+pub mod gemv;
 pub mod tc;

@@ -33,7 +33,7 @@ pub struct EsmmGenerator;
 fn proof(valid: &ValidSpec) -> &ValidEsmm {
     match valid {
         ValidSpec::Esmm(v) => v,
-        ValidSpec::Tc(_) => unreachable!("the esmm generator is handed esmm specs only"),
+        _ => unreachable!("the esmm generator is handed esmm specs only"),
     }
 }
 

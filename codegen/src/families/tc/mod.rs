@@ -28,7 +28,7 @@ pub struct TcGenerator;
 fn proof(valid: &ValidSpec) -> &ValidTc {
     match valid {
         ValidSpec::Tc(v) => v,
-        ValidSpec::Esmm(_) => unreachable!("the tc generator is handed tc specs only"),
+        _ => unreachable!("the tc generator is handed tc specs only"),
     }
 }
 

@@ -1,0 +1,112 @@
+//! Rendering of a validated gemv variant through `templates/gemv/variant.cu`, and its launch.
+
+use askama::Template;
+use esmm_spec::abi::{call_list, signature};
+use esmm_spec::families::gemv::gemv_args;
+use esmm_spec::{GemvLayout, GemvSparsity, GemvSpec, GridRule, Launch, Stage};
+
+use super::validate::ValidGemv;
+
+/// Shared-memory budget of the staged x (bytes): 16 tokens × 1024 positions, or 1 × 16384.
+pub const XS_BYTES: u32 = 32 * 1024;
+
+/// Most split positions per CTA: kn keeps an int per position in its active list.
+pub const fn max_chunk(s: &GemvSpec) -> u32 {
+    match s.layout {
+        GemvLayout::Kn => 4096,
+        GemvLayout::Nk => 16384,
+    }
+}
+
+/// Dynamic shared memory of a variant: staged x, the kn active list, and the reduction buffer
+/// of `kw` warps × 16 tokens × the CTA's positions (fp32).
+pub const fn smem_bytes(s: &GemvSpec) -> u32 {
+    let list = match s.layout {
+        GemvLayout::Kn => max_chunk(s) * 4,
+        GemvLayout::Nk => 0,
+    };
+    XS_BYTES + list + s.kw * 16 * s.cta_positions() * 4
+}
+
+#[derive(Template)]
+#[template(path = "gemv/variant.cu")]
+struct VariantTemplate {
+    name: String,
+    summary: String,
+    in_type: &'static str,
+    out_type: &'static str,
+    layout: u32,
+    sparsity: u32,
+    epi: u32,
+    block: u32,
+    kw: u32,
+    unroll: u32,
+    cache: u32,
+    threads: u32,
+    signature: String,
+    call: String,
+}
+
+/// One-line description printed at the top of the rendered file.
+fn summary(s: &GemvSpec) -> String {
+    let what = match s.sparsity {
+        GemvSparsity::Dense => "dense",
+        GemvSparsity::Input => "input-sparse (skips weight rows of inputs zero for every token)",
+        GemvSparsity::RowList => "row-list (reads the weight rows of an index list)",
+        GemvSparsity::OutList => "output-list (computes the output rows of an index list)",
+    };
+    let layout = match s.layout {
+        GemvLayout::Kn => "K x N weights",
+        GemvLayout::Nk => "N x K weights",
+    };
+    let epi = if s.gated { ", gated SiLU(gate) * up".to_string() } else { format!(", epilogue {}", s.activation.tag()) };
+    format!(
+        "{} decode GEMV for 1..16 tokens, {what}, {layout}, {} output{epi}; {} warps ({} groups x {}), unroll {}, cache policy {}.",
+        s.dtype.tag(),
+        s.out.tag(),
+        s.block * s.kw,
+        s.block,
+        s.kw,
+        s.unroll,
+        s.cache
+    )
+}
+
+/// Renders the complete `.cu` translation unit of one variant (without the `@generated` header).
+pub fn render(valid: &ValidGemv) -> Result<String, String> {
+    let s = valid.spec();
+    let args = gemv_args(s.dtype, s.out);
+    let t = VariantTemplate {
+        name: s.name(),
+        summary: summary(s),
+        in_type: s.dtype.cuda_type(),
+        out_type: s.out.cuda_type(),
+        layout: s.layout.code(),
+        sparsity: s.sparsity.code(),
+        epi: s.epi_code(),
+        block: s.block,
+        kw: s.kw,
+        unroll: s.unroll,
+        cache: s.cache,
+        threads: s.threads(),
+        signature: signature(args),
+        call: call_list(args),
+    };
+    let mut text = t.render().map_err(|e| format!("{}: rendering failed: {e}", s.name()))?;
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    Ok(text)
+}
+
+/// The one launch of a variant.
+pub fn launches(valid: &ValidGemv) -> Vec<Launch> {
+    let s = valid.spec();
+    vec![Launch {
+        stage: Stage::Gemm,
+        threads: s.threads(),
+        dynamic_smem: smem_bytes(s),
+        grid: GridRule::Gemv { cols: s.cta_positions(), rows: s.rows_per_output(), xs_bytes: XS_BYTES, max_chunk: max_chunk(s) },
+        args: gemv_args(s.dtype, s.out),
+    }]
+}

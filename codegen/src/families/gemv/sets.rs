@@ -1,0 +1,108 @@
+//! The members of family gemv in each named set, its default variants and presets.
+
+use esmm_spec::{Activation, ArchSet, ElemType, Epilogue, Family, GemvLayout, GemvSparsity, GemvSpec, KernelSpec};
+
+use super::validate::validate;
+use crate::family::Preset;
+use crate::sets::{tuned_winners, SetName};
+
+/// The input-sparse kn variant (bf16): 2 groups of 64 columns, 4 warps each.
+pub const KN_INPUT: GemvSpec = GemvSpec {
+    dtype: ElemType::Bf16,
+    out: ElemType::Bf16,
+    layout: GemvLayout::Kn,
+    sparsity: GemvSparsity::Input,
+    gated: false,
+    block: 2,
+    kw: 4,
+    unroll: 2,
+    cache: 1,
+    activation: Activation::None,
+    archs: ArchSet::ALL,
+};
+
+/// The dense nk variant (bf16): 4 groups of 8 rows, 2 warps each, 4 steps in flight.
+pub const NK_DENSE: GemvSpec = GemvSpec { layout: GemvLayout::Nk, sparsity: GemvSparsity::Dense, block: 4, kw: 2, unroll: 4, ..KN_INPUT };
+
+/// The presets the CLI knows.
+pub static PRESETS: [Preset; 2] = [
+    Preset { name: "gemv-kn", description: "decode GEMV, K×N weights, input-sparse (bf16)", spec: KernelSpec::Gemv(KN_INPUT) },
+    Preset { name: "gemv-nk", description: "decode GEMV, N×K weights, dense (bf16)", spec: KernelSpec::Gemv(NK_DENSE) },
+];
+
+/// The default variants, per 16-bit input type: kn dense, input-sparse (every epilogue) and
+/// row-list; nk dense (every epilogue), output-list, and the gated pair (dense and list); for
+/// bf16 also f32 outputs of the input-sparse and dense kinds.
+pub fn defaults() -> Vec<KernelSpec> {
+    let mut out = Vec::new();
+    for dtype in [ElemType::Bf16, ElemType::F16] {
+        let kn = GemvSpec { dtype, out: dtype, ..KN_INPUT };
+        let nk = GemvSpec { dtype, out: dtype, ..NK_DENSE };
+        for a in Activation::ALL {
+            out.push(GemvSpec { activation: a, ..kn });
+            out.push(GemvSpec { activation: a, ..nk });
+        }
+        out.push(GemvSpec { sparsity: GemvSparsity::Dense, ..kn });
+        out.push(GemvSpec { sparsity: GemvSparsity::RowList, ..kn });
+        out.push(GemvSpec { sparsity: GemvSparsity::OutList, ..nk });
+        out.push(GemvSpec { gated: true, ..nk });
+        out.push(GemvSpec { gated: true, sparsity: GemvSparsity::OutList, ..nk });
+        if dtype == ElemType::Bf16 {
+            out.push(GemvSpec { out: ElemType::F32, ..kn });
+            out.push(GemvSpec { out: ElemType::F32, ..nk });
+        }
+    }
+    out.into_iter().map(KernelSpec::Gemv).collect()
+}
+
+/// The members of `set`.
+pub fn members(set: SetName) -> Vec<KernelSpec> {
+    match set {
+        SetName::Shipped => {
+            let mut out = defaults();
+            out.extend(PRESETS.iter().map(|p| p.spec));
+            for s in tuned_winners().into_iter().filter(|s| s.family() == Family::Gemv) {
+                out.extend(Epilogue::all().filter(|e| !e.col_nnz).map(|e| s.with_epilogue(e)));
+            }
+            out
+        }
+        SetName::Sweep => sweep().into_iter().map(KernelSpec::Gemv).collect(),
+        SetName::All => all(),
+    }
+}
+
+/// The autotuner's space (bf16, epilogue none): block, warps per group, unroll and cache policy
+/// of both layouts' main kinds.
+pub fn sweep() -> Vec<GemvSpec> {
+    let mut out = Vec::new();
+    for base in [KN_INPUT, GemvSpec { sparsity: GemvSparsity::Dense, ..KN_INPUT }, NK_DENSE] {
+        for block in [1, 2, 4] {
+            for kw in [1, 2, 4, 8] {
+                for unroll in [1, 2, 4, 8] {
+                    for cache in [0, 1, 2] {
+                        out.push(GemvSpec { block, kw, unroll, cache, ..base });
+                    }
+                }
+            }
+        }
+    }
+    out.retain(|s| validate(s).is_ok());
+    out
+}
+
+/// A wide product of the space, valid and invalid alike.
+fn all() -> Vec<KernelSpec> {
+    let mut out = Vec::new();
+    for dtype in ElemType::ALL {
+        for layout in GemvLayout::ALL {
+            for sparsity in GemvSparsity::ALL {
+                for gated in [false, true] {
+                    for block in [1, 3, 4] {
+                        out.push(KernelSpec::Gemv(GemvSpec { dtype, out: dtype, layout, sparsity, gated, block, ..KN_INPUT }));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
