@@ -32,6 +32,13 @@ pub fn grid_dims(rule: GridRule, dims: Dims, resident_ctas: u64) -> Result<(u32,
             esmm_spec::abi::Operand::A => (dc(dims.k, 32)?, dc(dims.m, 32)?),
             _ => (dc(dims.n, 32)?, dc(dims.k, 32)?),
         },
+        GridRule::Gemv { cols, rows, xs_bytes, max_chunk } => {
+            if cols == 0 {
+                return Err(Error::InvalidArgument(format!("grid rule {rule:?} has a zero block size")));
+            }
+            let (gx, splits, _) = esmm_spec::abi::gemv_split(cols, rows, xs_bytes, max_chunk, dims.m, dims.n, dims.k, resident_ctas);
+            (gx, splits)
+        }
         GridRule::Persistent { bm, bn } => {
             let tiles = dc(dims.n, bn)? * dc(dims.m, bm)?;
             if resident_ctas == 0 {

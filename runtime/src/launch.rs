@@ -53,6 +53,19 @@ pub(crate) struct ArgValues {
     /// Tensor maps of A and Bᵀ (tc wgmma).
     pub(crate) tmap_a: TensorMap,
     pub(crate) tmap_b: TensorMap,
+    /// Leading dimension of C (gemv).
+    pub(crate) ldc: i32,
+    /// Index list and its device-side count (gemv list variants).
+    pub(crate) idx: u64,
+    pub(crate) nidx: u64,
+    /// Split positions per grid row (gemv).
+    pub(crate) chunk: i32,
+    /// Split partials and tickets (gemv).
+    pub(crate) partials: u64,
+    pub(crate) counters: u64,
+    /// The shape the grid rule reads when it differs from `dims` (gemv: outputs and split
+    /// positions, while the kernel's N and K are the weights').
+    pub(crate) grid_dims: Option<Dims>,
 }
 
 /// One packed kernel parameter.
@@ -81,7 +94,13 @@ impl ArgValues {
             Arg::Workspace(Workspace::Ctrl) => Value::Ptr(self.ctrl),
             Arg::Workspace(Workspace::Ones) => Value::Ptr(self.ones),
             Arg::Scalar(Scalar::Epoch) => Value::U32(self.epoch),
+            Arg::Scalar(Scalar::Chunk) => Value::Int(self.chunk),
+            Arg::Workspace(Workspace::Partials) => Value::Ptr(self.partials),
+            Arg::Workspace(Workspace::Counters) => Value::Ptr(self.counters),
+            Arg::Index => Value::Ptr(self.idx),
+            Arg::IndexCount => Value::Ptr(self.nidx),
             Arg::Ld(Operand::A) => Value::Int(self.lda),
+            Arg::Ld(Operand::C) => Value::Int(self.ldc),
             Arg::Ld(_) => Value::Int(self.ldb),
             Arg::TensorMap(Operand::A) => Value::Map(self.tmap_a),
             Arg::TensorMap(_) => Value::Map(self.tmap_b),
@@ -95,7 +114,7 @@ impl ArgValues {
 pub(crate) fn launch(stream: &Arc<CudaStream>, v: &LoadedVariant, i: usize, sm_count: u32, vals: &ArgValues) -> Result<()> {
     let l = &v.entry.launches[i];
     let resident = u64::from(v.max_ctas_per_sm[i]) * u64::from(sm_count);
-    let grid = grid_dims(l.grid, vals.dims, resident).map_err(|e| match e {
+    let grid = grid_dims(l.grid, vals.grid_dims.unwrap_or(vals.dims), resident).map_err(|e| match e {
         Error::InvalidArgument(msg) => Error::InvalidArgument(format!("{}: {msg}", v.entry.name)),
         e => e,
     })?;

@@ -33,6 +33,13 @@ pub(crate) struct Workspace {
     b_pack: Option<CudaSlice<u8>>,
     /// An aligned C the tc kernels write when the caller's C is not 16-byte aligned.
     c_pack: Option<CudaSlice<u8>>,
+    /// fp32 split partials of the gemv kernels (scratch).
+    partials: Option<CudaSlice<u8>>,
+    /// Split tickets of the gemv kernels: zeroed at allocation, left zero by every launch (the
+    /// last CTA of a column block resets its own).
+    counters: Option<CudaSlice<u32>>,
+    /// An index list uploaded for a gemv call, and its length (the last word).
+    index: Option<CudaSlice<u32>>,
 }
 
 /// Fills `slot` with a buffer of at least `len` words (grown geometrically, filled with `byte`
@@ -66,7 +73,7 @@ fn ensure_bytes(slot: &mut Option<CudaSlice<u8>>, stream: &Arc<CudaStream>, len:
 
 impl Workspace {
     fn new(stream: &Arc<CudaStream>) -> Workspace {
-        Workspace { stream: stream.clone(), a_pat: None, b_pat: None, ctrl: None, ones: None, epoch: 0, a_pack: None, b_pack: None, c_pack: None }
+        Workspace { stream: stream.clone(), a_pat: None, b_pat: None, ctrl: None, ones: None, epoch: 0, a_pack: None, b_pack: None, c_pack: None, partials: None, counters: None, index: None }
     }
 
     /// An A-pattern buffer of at least `len` words.
@@ -105,6 +112,23 @@ impl Workspace {
     /// A 16-byte-aligned buffer of at least `bytes` bytes for C (copied to the caller's C after).
     pub(crate) fn c_pack(&mut self, bytes: usize) -> Result<u64> {
         ensure_bytes(&mut self.c_pack, &self.stream, bytes, "an aligned-C workspace")
+    }
+
+    /// A buffer of at least `bytes` bytes for the gemv split partials (scratch).
+    pub(crate) fn partials(&mut self, bytes: usize) -> Result<u64> {
+        ensure_bytes(&mut self.partials, &self.stream, bytes, "a split-partials workspace")
+    }
+
+    /// At least `len` zeroed split tickets (a grown buffer is zeroed anew; the kernels leave
+    /// them zero).
+    pub(crate) fn counters(&mut self, len: usize) -> Result<u64> {
+        ensure(&mut self.counters, &self.stream, len, 0, "the split tickets")
+    }
+
+    /// Room for an index list of `len` i32 and its count: `(list address, count address)`.
+    pub(crate) fn index_list(&mut self, len: usize) -> Result<(u64, u64)> {
+        let base = ensure(&mut self.index, &self.stream, len + 1, 0, "an index-list workspace")?;
+        Ok((base + 4, base))
     }
 
     /// A fresh epoch for the next call (never 0, the control word's initial value).

@@ -225,7 +225,8 @@ pub fn plan(
     cublas: bool,
     extra: &dyn Fn(&str) -> Option<&'static RegistryEntry>,
 ) -> Vec<Plan> {
-    let cublas_ok = cublas && req.epilogue.activation == Activation::None && !req.epilogue.col_nnz;
+    // Family gemv has no cuBLAS path (its list and gated calls have no library equivalent).
+    let cublas_ok = cublas && req.epilogue.activation == Activation::None && !req.epilogue.col_nnz && req.family != esmm_spec::Family::Gemv;
     let mut out = Vec::new();
     let (m, n, k) = (req.dims.m as u64, req.dims.n as u64, req.dims.k as u64);
     // The nearest measured key decides, except that a problem too small to fill the GPU never
@@ -282,6 +283,7 @@ mod tests {
             epilogue: Epilogue { activation, col_nnz },
             prepared_b: false,
             arch: None,
+            gemv: None,
         }
     }
 

@@ -2,7 +2,7 @@
 //! ([`spec_mismatch`]), and the static default choice ([`choose_variant`]) used when no tuned
 //! table decides.
 
-use esmm_spec::{Arch, ElemType, Epilogue, Family, KernelSpec, Preprocess, RegistryEntry, SkipStyle, Sparsity, TcPath, TcPatterns, TcSparsity};
+use esmm_spec::{Arch, ElemType, Epilogue, Family, GemvLayout, GemvSparsity, GemvSpec, KernelSpec, Preprocess, RegistryEntry, SkipStyle, Sparsity, TcPath, TcPatterns, TcSparsity};
 
 use super::registry::{compiled_variants, entry, fatbin, near_names, REGISTRY};
 use crate::error::{Error, Result};
@@ -25,6 +25,27 @@ pub struct Request {
     pub prepared_b: bool,
     /// The device's architecture (None: unknown, no arch filter).
     pub arch: Option<Arch>,
+    /// Family gemv: the weights' layout and what the call skips.
+    pub gemv: Option<GemvRequest>,
+}
+
+/// What a gemv call needs beyond the types: the layout its weights are stored in, the kind of
+/// sparsity, and whether the weights are gated pairs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct GemvRequest {
+    /// Layout of the prepared weights.
+    pub layout: GemvLayout,
+    /// What the call skips.
+    pub sparsity: GemvSparsity,
+    /// Interleaved gate/up weights with the SiLU(gate)·up epilogue.
+    pub gated: bool,
+}
+
+impl GemvRequest {
+    /// The request a gemv variant serves.
+    pub const fn of(s: &GemvSpec) -> GemvRequest {
+        GemvRequest { layout: s.layout, sparsity: s.sparsity, gated: s.gated }
+    }
 }
 
 /// Why the variant's parameters cannot serve `req` (None when they can), whether compiled in
@@ -40,6 +61,7 @@ pub fn spec_mismatch(entry: &RegistryEntry, req: &Request) -> Option<String> {
     let out = match spec {
         KernelSpec::Esmm(_) => ElemType::F32,
         KernelSpec::Tc(s) => s.out,
+        KernelSpec::Gemv(s) => s.out,
     };
     if out != req.out {
         return Some(format!("it writes {} output; the call's C is {}", out.tag(), req.out.tag()));
@@ -74,6 +96,21 @@ pub fn spec_mismatch(entry: &RegistryEntry, req: &Request) -> Option<String> {
                 return Some("it reads a prepared B pattern; pass a TcPreparedB from Esmm::tc_prepare_b".into());
             }
         }
+        KernelSpec::Gemv(s) => {
+            let Some(want) = req.gemv else {
+                return Some("it is a gemv kernel; the call names no weight layout".into());
+            };
+            let have = GemvRequest::of(s);
+            if have.layout != want.layout {
+                return Some(format!("it reads {} weights; the call's are stored {}", have.layout.tag(), want.layout.tag()));
+            }
+            if have.gated != want.gated {
+                return Some(if have.gated { "it is gated; the call's weights are not".into() } else { "the call's weights are gated; it is not".into() });
+            }
+            if have.sparsity != want.sparsity {
+                return Some(format!("its sparsity is {}; the call asks for {}", have.sparsity.tag(), want.sparsity.tag()));
+            }
+        }
     }
     None
 }
@@ -102,6 +139,7 @@ pub fn variant_by_name(name: &str, req: &Request) -> Result<&'static RegistryEnt
 /// 4. branch before branchless skip; 5. A granularity 64, 32, 8; B granularity 32, 8.
 /// Family tc: 1. wgmma before mma (the arch filter leaves wgmma to sm_90); 2. sparsity joint,
 /// A-only, dense; 3. with a prepared B, its pattern before separate; 4. the defaults first.
+/// Family gemv: the request fixes layout, sparsity and gating; the defaults first.
 pub fn choose_variant(req: &Request) -> Result<&'static RegistryEntry> {
     fn rank(x: u32, order: &[u32]) -> usize {
         order.iter().position(|o| *o == x).unwrap_or(order.len())
@@ -133,6 +171,7 @@ pub fn choose_variant(req: &Request) -> Result<&'static RegistryEntry> {
             let pre = usize::from(!(req.prepared_b && s.patterns == TcPatterns::PreparedB));
             (path, sparsity, pre, usize::from(!e.is_default), 0, 0)
         }
+        KernelSpec::Gemv(_) => (usize::from(!e.is_default), 0, 0, 0, 0, 0),
     };
     REGISTRY.iter().filter(|e| mismatch(e, req).is_none()).min_by_key(|e| key(e)).ok_or_else(|| {
         Error::NoVariant(format!(
@@ -163,6 +202,7 @@ mod tests {
             epilogue: Epilogue { activation, col_nnz },
             prepared_b,
             arch: Some(Arch::Sm90),
+            gemv: None,
         }
     }
 
@@ -201,14 +241,23 @@ mod tests {
         for e in REGISTRY.iter().filter(|e| fatbin(e.name).is_some()) {
             let ep = e.spec.epilogue();
             // The request of the variant's own family and types.
-            let out = e.spec.as_tc().map_or(ElemType::F32, |s| s.out);
-            let own = |activation, col_nnz| Request { family: e.spec.family(), dtype: e.spec.dtype(), out, ..req(activation, col_nnz, true) };
+            let out = e.spec.as_tc().map(|s| s.out).or(e.spec.as_gemv().map(|s| s.out)).unwrap_or(ElemType::F32);
+            let gemv = e.spec.as_gemv().map(GemvRequest::of);
+            let own = |activation, col_nnz| Request { family: e.spec.family(), dtype: e.spec.dtype(), out, gemv, ..req(activation, col_nnz, true) };
             assert!(variant_by_name(e.name, &own(ep.activation, ep.col_nnz)).is_ok(), "{}", e.name);
             let other = if ep.activation == Activation::Relu { Activation::None } else { Activation::Relu };
             let err = variant_by_name(e.name, &own(other, ep.col_nnz)).unwrap_err();
             assert!(err.to_string().contains("activation"), "{err}");
             let err = variant_by_name(e.name, &own(ep.activation, !ep.col_nnz)).unwrap_err();
             assert!(err.to_string().contains("nonzero"), "{err}");
+            if let Some(g) = gemv {
+                let flipped = GemvRequest { layout: if g.layout == GemvLayout::Kn { GemvLayout::Nk } else { GemvLayout::Kn }, ..g };
+                let err = variant_by_name(e.name, &Request { gemv: Some(flipped), ..own(ep.activation, ep.col_nnz) }).unwrap_err();
+                assert!(err.to_string().contains("weights"), "{err}");
+                let other = if g.sparsity == GemvSparsity::Dense { GemvSparsity::Input } else { GemvSparsity::Dense };
+                let err = variant_by_name(e.name, &Request { gemv: Some(GemvRequest { sparsity: other, ..g }), ..own(ep.activation, ep.col_nnz) }).unwrap_err();
+                assert!(err.to_string().contains("sparsity"), "{err}");
+            }
             // Another output type is refused with a reason.
             let wrong = if out == ElemType::F32 { ElemType::Bf16 } else { ElemType::F32 };
             let err = variant_by_name(e.name, &Request { out: wrong, ..own(ep.activation, ep.col_nnz) }).unwrap_err();

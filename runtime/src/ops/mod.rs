@@ -3,4 +3,5 @@
 //! [`crate::launch`] path.
 
 pub mod esmm;
+pub mod gemv;
 pub mod tc;

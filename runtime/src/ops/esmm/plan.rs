@@ -31,6 +31,8 @@ pub(crate) struct PlanKey {
     pub(crate) prepared_b: bool,
     /// Index into [`DENSITY_BUCKETS`] of the estimated density (None: nothing known yet).
     pub(crate) density: Option<u8>,
+    /// Family gemv: layout, sparsity and gating of the call.
+    pub(crate) gemv: Option<crate::dispatch::policy::GemvRequest>,
 }
 
 /// What a call runs.
@@ -64,7 +66,7 @@ impl PlanCache {
 impl Esmm {
     /// What `req` runs at estimated density bucket `density` (cached).
     pub(crate) fn plan(&self, req: &Request, density: Option<u8>) -> Result<Chosen> {
-        let key = PlanKey { family: req.family, dtype: req.dtype, out: req.out, dims: req.dims, epilogue: req.epilogue, prepared_b: req.prepared_b, density };
+        let key = PlanKey { family: req.family, dtype: req.dtype, out: req.out, dims: req.dims, epilogue: req.epilogue, prepared_b: req.prepared_b, density, gemv: req.gemv };
         if let Some(c) = lock(&self.plans.plans).get(&key) {
             return Ok(c.clone());
         }
