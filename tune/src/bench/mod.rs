@@ -5,11 +5,13 @@
 //! - [`esmm`]: the esmm family's experiments (density, overhead, fusion, amortization, scaling);
 //! - [`dispatch`]: the cost of default dispatch (host µs per call, GPU time vs cuBLAS);
 //! - [`tc`]: family tc's experiments (`--dtype bf16|f16|tf32`), written as
-//!   `tc_<dtype>_<experiment>.csv`.
+//!   `tc_<dtype>_<experiment>.csv`;
+//! - [`gemv`]: family gemv's decode experiment (`--experiment decode`), `decode.csv`.
 
 pub mod charts;
 pub mod dispatch;
 pub mod esmm;
+pub mod gemv;
 pub mod row;
 pub mod tc;
 pub mod timing;
@@ -29,7 +31,8 @@ pub const DENSITIES: [f64; 6] = [1.0, 0.875, 0.75, 0.5, 0.25, 0.125];
 /// Arguments of `esmm-tune bench`.
 #[derive(clap::Args, Clone, Debug)]
 pub struct BenchArgs {
-    /// Experiments to run: density, overhead, fusion, amortization, scaling, dispatch, or all.
+    /// Experiments to run: density, overhead, fusion, amortization, scaling, dispatch, or all;
+    /// decode (family gemv) runs alone.
     #[arg(long, default_value = "density", value_delimiter = ',')]
     pub experiment: Vec<String>,
     /// Shape of the density/fusion experiments, MxNxK (also N and K of amortization).
@@ -178,6 +181,9 @@ pub fn run_experiment(esmm: &Esmm, cfg: &BenchConfig, experiment: &str) -> Resul
 
 /// `esmm-tune bench`.
 pub fn run(args: BenchArgs) -> Result<()> {
+    if args.experiment.iter().any(|e| e == "decode") {
+        return run_decode(&args);
+    }
     let tc_type = tc_dtype(&args.dtype)?;
     let experiments = match tc_type {
         None => experiments(&args.experiment)?,
@@ -212,6 +218,24 @@ pub fn run(args: BenchArgs) -> Result<()> {
             Err(err) => eprintln!("warning: charts for {e} not drawn ({err}); run `esmm-tune figures --from {}` elsewhere", out.display()),
         }
     }
+    Ok(())
+}
+
+/// `esmm-tune bench --experiment decode`: family gemv's decode GEMV table (bf16), written as
+/// `<out>/decode.csv`. `--shape` 1xNxK restricts it to one weight shape (default: all five).
+fn run_decode(args: &BenchArgs) -> Result<()> {
+    if args.experiment.len() > 1 {
+        return Err("--experiment decode runs alone".into());
+    }
+    let esmm = crate::open_gpu(args.device)?;
+    let stream = esmm.context().new_stream().map_err(msg("creating a stream"))?;
+    // SAFETY: every buffer of the bench is used on this one stream only.
+    unsafe { esmm.context().disable_event_tracking() };
+    let shapes: Vec<(usize, usize)> = if args.shape == Dims::new(4096, 4096, 4096) { gemv::DECODE_SHAPES.to_vec() } else { vec![(args.shape.k, args.shape.n)] };
+    let rows = gemv::decode(&esmm, &stream, &shapes, (args.reps as usize).clamp(5, 50), args.seed)?;
+    gemv::print_decode(&rows);
+    let csv = row::write_csv(&args.out, "decode", &rows)?;
+    eprintln!("wrote {}", csv.display());
     Ok(())
 }
 

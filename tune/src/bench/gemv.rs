@@ -1,0 +1,233 @@
+//! Family gemv's experiments (`esmm-tune bench --experiment decode`): decode GEMV for 1..16
+//! tokens against cuBLAS / cuBLASLt bf16 in the same process, with the weights rotated through
+//! enough copies that every call reads them from HBM, and the read-bandwidth roofline measured
+//! by a streaming-read kernel in the same run. CSV `<out>/decode.csv`: the common columns plus
+//! `roofline_ms` (bytes the call must read / measured read bandwidth), `roofline_frac`
+//! (roofline_ms / median_ms), `union_density` (inputs nonzero for some token), `masks`
+//! (independent or correlated token masks), `read_gbps`, `rel_err` (against cuBLAS, max |Δ| /
+//! max |ref|).
+
+use std::sync::Arc;
+
+use ::esmm::cudarc::driver::{sys::CUevent_flags, CudaSlice, CudaStream, LaunchConfig, PushKernelArg};
+use ::esmm::{Baseline, BaselineKind, BaselineMath, Dims, Esmm, GemvLayout, GemvOptions, GemvWeights};
+use half::bf16;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use super::row::{fmt_num, Row, RowContext};
+use super::timing::{median, rotation_copies};
+use crate::{msg, Result};
+
+/// Weight shapes (K × N) of the decode experiment: Llama-2-7B's attention and MLP projections,
+/// an 8192 × 28672 MLP (Llama-3-70B-like), Llama-3.2-3B's MLP.
+pub const DECODE_SHAPES: [(usize, usize); 5] = [(4096, 4096), (4096, 11008), (11008, 4096), (8192, 28672), (3072, 8192)];
+/// Tokens per call.
+pub const DECODE_TOKENS: [usize; 3] = [1, 4, 16];
+/// Element densities of the activations.
+pub const DECODE_DENSITIES: [f64; 4] = [1.0, 0.5, 0.25, 0.1];
+/// Calls between one pair of events (each on the next weight copy).
+const BATCH: usize = 20;
+
+/// A streaming-read kernel (16-byte loads, XOR-folded so nothing is optimised out),
+/// compiled with NVRTC at run time: the read bandwidth the roofline divides by.
+const STREAM_READ: &str = r#"
+extern "C" __global__ void stream_read(const uint4* p, unsigned long long n, unsigned* sink)
+{
+    unsigned acc = 0;
+    for (unsigned long long i = blockIdx.x * (unsigned long long)blockDim.x + threadIdx.x; i < n;
+         i += (unsigned long long)gridDim.x * blockDim.x) {
+        uint4 v = p[i];
+        acc ^= v.x ^ v.y ^ v.z ^ v.w;
+    }
+    if (acc == 0x9e3779b9u) *sink = acc;
+}
+"#;
+
+/// Read bandwidth in bytes per second: the median of 10 streaming reads of 1 GiB.
+pub fn read_bandwidth(esmm: &Esmm, stream: &Arc<CudaStream>) -> Result<f64> {
+    let ptx = ::esmm::cudarc::nvrtc::compile_ptx(STREAM_READ).map_err(msg("compiling the streaming-read kernel with NVRTC"))?;
+    let module = esmm.context().load_module(ptx).map_err(msg("loading the streaming-read kernel"))?;
+    let f = module.load_function("stream_read").map_err(msg("loading stream_read"))?;
+    let bytes = 1usize << 30;
+    let buf: CudaSlice<u8> = stream.alloc_zeros(bytes).map_err(msg("allocating 1 GiB"))?;
+    let mut sink: CudaSlice<u32> = stream.alloc_zeros(1).map_err(msg("allocating"))?;
+    let n = (bytes / 16) as u64;
+    let grid = esmm.device().sm_count * 8;
+    let cfg = LaunchConfig { grid_dim: (grid, 1, 1), block_dim: (512, 1, 1), shared_mem_bytes: 0 };
+    let samples = batched(stream, 10, 1, |_| {
+        let mut b = stream.launch_builder(&f);
+        b.arg(&buf).arg(&n).arg(&mut sink);
+        // SAFETY: the kernel reads n 16-byte words of `buf` (1 GiB) and may write one u32 of `sink`.
+        unsafe { b.launch(cfg) }.map(|_| ()).map_err(msg("launching stream_read"))
+    })?;
+    Ok(bytes as f64 / (median(samples) * 1e-3))
+}
+
+/// Event-timed milliseconds per call: `samples` pairs of events, each around `BATCH`-many (or
+/// `batch`) back-to-back calls `f(i)` (the caller rotates weight copies by `i`), after one
+/// untimed batch.
+fn batched(stream: &Arc<CudaStream>, samples: usize, batch: usize, mut f: impl FnMut(usize) -> Result<()>) -> Result<Vec<f64>> {
+    let ctx = stream.context();
+    let mut i = 0;
+    for _ in 0..batch {
+        f(i)?;
+        i += 1;
+    }
+    stream.synchronize().map_err(msg("synchronizing"))?;
+    let mut out = Vec::with_capacity(samples);
+    for _ in 0..samples {
+        let start = ctx.new_event(Some(CUevent_flags::CU_EVENT_DEFAULT)).map_err(msg("creating an event"))?;
+        let end = ctx.new_event(Some(CUevent_flags::CU_EVENT_DEFAULT)).map_err(msg("creating an event"))?;
+        start.record(stream).map_err(msg("recording an event"))?;
+        for _ in 0..batch {
+            f(i)?;
+            i += 1;
+        }
+        end.record(stream).map_err(msg("recording an event"))?;
+        end.synchronize().map_err(msg("waiting for an event"))?;
+        out.push(f64::from(start.elapsed_ms(&end).map_err(msg("reading an event"))?) / batch as f64);
+    }
+    Ok(out)
+}
+
+/// Activations of `m` tokens over `k` inputs with element density `d`: `independent` masks draw
+/// each token's nonzeros separately; correlated masks share a base set (each token keeps 90% of
+/// it and adds 10% as many nonzeros of its own), as tokens of one sequence do. Returns the
+/// values and the union density.
+pub fn activations(m: usize, k: usize, d: f64, independent: bool, rng: &mut StdRng) -> (Vec<bf16>, f64) {
+    let base: Vec<bool> = (0..k).map(|_| rng.random_bool(d)).collect();
+    let mut x = vec![bf16::ZERO; m * k];
+    let mut any = vec![false; k];
+    for t in 0..m {
+        for i in 0..k {
+            let nz = if independent || d >= 1.0 { rng.random_bool(d) } else if base[i] { rng.random_bool(0.9) } else { rng.random_bool((0.1 * d / (1.0 - d)).min(1.0)) };
+            if nz {
+                let v: f32 = rng.random_range(-1.0..1.0);
+                x[t * k + i] = bf16::from_f32(if v == 0.0 { 0.5 } else { v });
+                any[i] = true;
+            }
+        }
+    }
+    let union = any.iter().filter(|a| **a).count() as f64 / k as f64;
+    (x, union)
+}
+
+/// The decode experiment (see the module docs).
+pub fn decode(esmm: &Esmm, stream: &Arc<CudaStream>, shapes: &[(usize, usize)], samples: usize, seed: u64) -> Result<Vec<Row>> {
+    let bw = read_bandwidth(esmm, stream)?;
+    eprintln!("read bandwidth (streaming read of 1 GiB): {:.0} GB/s", bw / 1e9);
+    let gpu = esmm.device().name.clone();
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut rows = Vec::new();
+    let blas = Baseline::new(BaselineKind::Cublas, BaselineMath::Bf16);
+    let lt = Baseline::new(BaselineKind::CublasLt, BaselineMath::Bf16);
+    for &(k, n) in shapes {
+        let w: Vec<bf16> = (0..k * n).map(|_| bf16::from_f32(rng.random_range(-1.0f32..1.0))).collect();
+        let copies = rotation_copies(esmm, k * n * 2).max(2);
+        let kn: Vec<GemvWeights<bf16>> = (0..copies).map(|_| esmm.gemv_weights(stream, &w, k, n, GemvLayout::Kn)).collect::<std::result::Result<_, _>>().map_err(|e| e.to_string())?;
+        let nk: Vec<GemvWeights<bf16>> = (0..copies).map(|_| esmm.gemv_weights(stream, &w, k, n, GemvLayout::Nk)).collect::<std::result::Result<_, _>>().map_err(|e| e.to_string())?;
+        drop(w);
+        if kn[0].ld() != n {
+            return Err(format!("decode shapes need N a multiple of 8 for the cuBLAS baseline, not {n}"));
+        }
+        let mut y: CudaSlice<bf16> = stream.alloc_zeros(16 * n).map_err(msg("allocating y"))?;
+        let mut y_ref: CudaSlice<bf16> = stream.alloc_zeros(16 * n).map_err(msg("allocating y"))?;
+        for &m in &DECODE_TOKENS {
+            for independent in [true, false] {
+                for &d in &DECODE_DENSITIES {
+                    if !independent && (d >= 1.0 || m == 1) {
+                        continue;
+                    }
+                    let (xh, union) = activations(m, k, d, independent, &mut rng);
+                    let x = stream.clone_htod(&xh).map_err(msg("uploading x"))?;
+                    let dims = Dims::new(m, n, k);
+                    let time_blas = |b: Baseline, y: &mut CudaSlice<bf16>| -> Result<f64> {
+                        Ok(median(batched(stream, samples, BATCH, |i| esmm.baselines().gemm(b, stream, &x, kn[i % copies].data(), y, dims).map_err(|e| e.to_string()))?))
+                    };
+                    let t_blas = time_blas(blas, &mut y_ref)?;
+                    let t_lt = time_blas(lt, &mut y_ref).unwrap_or(f64::NAN);
+                    let (base_label, base_ms) = if t_lt < t_blas { ("cublaslt_bf16", t_lt) } else { ("cublas_bf16", t_blas) };
+                    esmm.baselines().gemm(blas, stream, &x, kn[0].data(), &mut y_ref, dims).map_err(|e| e.to_string())?;
+                    let reference = stream.clone_dtoh(&y_ref).map_err(msg("reading y"))?;
+                    let ctx = RowContext { experiment: "decode".into(), gpu: gpu.clone(), dtype: "bf16".into(), dims, densities: (d, 1.0), baseline: base_label.into(), baseline_ms: base_ms };
+                    let bytes = union * (k * n * 2) as f64 + (m * k * 2 + m * n * 2) as f64;
+                    let roof_ms = bytes / bw * 1e3;
+                    let mut push = |label: &str, variant: &str, ms: f64, err: f64| {
+                        let mut r = ctx.row(label, variant, ms);
+                        r.set_num("roofline_ms", roof_ms, 5).set_num("roofline_frac", roof_ms / ms, 3).set_num("union_density", union, 4);
+                        r.set("masks", if independent { "independent" } else { "correlated" });
+                        r.set_num("read_gbps", bw / 1e9, 0).set_sci("rel_err", err);
+                        rows.push(r);
+                    };
+                    push("cublas_bf16", "cublas_bf16", t_blas, 0.0);
+                    push("cublaslt_bf16", "cublaslt_bf16", t_lt, 0.0);
+                    let mut kinds: Vec<(&str, &Vec<GemvWeights<bf16>>, bool)> = vec![("default", &kn, true)];
+                    if d >= 1.0 {
+                        kinds.push(("kn-dense", &kn, false));
+                        kinds.push(("nk-dense", &nk, false));
+                    }
+                    for (label, ws, skip) in kinds {
+                        let opts = || GemvOptions { skip_zero_inputs: skip, ..Default::default() };
+                        let variant = esmm.gemv::<bf16, bf16, _, _>(stream, &x, &ws[0], &mut y, m, opts()).map_err(|e| format!("{label}: {e}"))?;
+                        let got = stream.clone_dtoh(&y).map_err(msg("reading y"))?;
+                        let err = rel_err(&got[..m * n], &reference[..m * n]);
+                        let ms = median(batched(stream, samples, BATCH, |i| esmm.gemv::<bf16, bf16, _, _>(stream, &x, &ws[i % copies], &mut y, m, opts()).map(|_| ()).map_err(|e| e.to_string()))?);
+                        push(label, variant, ms, err);
+                    }
+                }
+            }
+        }
+    }
+    // Host cost of one call (planning, argument packing, launch), against cuBLAS's own call.
+    let (k, n) = (4096, 4096);
+    let w: Vec<bf16> = (0..k * n).map(|i| bf16::from_f32(((i % 7) as f32 - 3.0) * 0.1)).collect();
+    let ws = esmm.gemv_weights(stream, &w, k, n, GemvLayout::Kn).map_err(|e| e.to_string())?;
+    let x: CudaSlice<bf16> = stream.clone_htod(&vec![bf16::ONE; k]).map_err(msg("uploading x"))?;
+    let mut y: CudaSlice<bf16> = stream.alloc_zeros(n).map_err(msg("allocating y"))?;
+    let dims = Dims::new(1, n, k);
+    let (per, _) = super::timing::host_us_per_call(stream, 15, 200, 2, |way| {
+        if way == 0 {
+            esmm.gemv::<bf16, bf16, _, _>(stream, &x, &ws, &mut y, 1, GemvOptions::default()).map(|_| ()).map_err(|e| e.to_string())
+        } else {
+            esmm.baselines().gemm(blas, stream, &x, ws.data(), &mut y, dims).map_err(|e| e.to_string())
+        }
+    })?;
+    let ctx = RowContext { experiment: "decode".into(), gpu, dtype: "bf16".into(), dims, densities: (1.0, 1.0), baseline: "cublas_bf16_host".into(), baseline_ms: per[1] / 1e3 };
+    let mut r = ctx.row("host_per_call", "gemv (host µs per call)", per[0] / 1e3);
+    r.set("masks", "host");
+    rows.push(r);
+    Ok(rows)
+}
+
+/// max |got − ref| / max |ref| over finite references (1 when shapes differ or NaN appears).
+fn rel_err(got: &[bf16], reference: &[bf16]) -> f64 {
+    let scale = reference.iter().map(|v| f64::from(v.to_f32()).abs()).fold(0.0, f64::max).max(1e-30);
+    got.iter().zip(reference).map(|(g, r)| (f64::from(g.to_f32()) - f64::from(r.to_f32())).abs()).fold(0.0, |a, b| if b.is_nan() { f64::INFINITY } else { a.max(b) }) / scale
+}
+
+/// Prints the decode table: per shape, M, masks and density, the baseline and each kind's
+/// ratio to it and fraction of the roofline.
+pub fn print_decode(rows: &[Row]) {
+    println!("{:>6} {:>6} {:>3} {:>11} {:>5} {:>6} {:>9} {:>9} {:>14} {:>9} {:>9}", "K", "N", "M", "masks", "dens", "union", "base_us", "roof_us", "label", "us", "x_base/roof");
+    for r in rows {
+        if r.label.starts_with("cublas") {
+            continue;
+        }
+        println!(
+            "{:>6} {:>6} {:>3} {:>11} {:>5} {:>6} {:>9} {:>9} {:>14} {:>9} {:>5}/{}",
+            r.k,
+            r.n,
+            r.m,
+            r.text("masks").unwrap_or(""),
+            fmt_num(r.density_a, 2),
+            r.text("union_density").unwrap_or(""),
+            fmt_num(r.baseline_ms * 1e3, 2),
+            fmt_num(r.num("roofline_ms") * 1e3, 2),
+            r.label,
+            fmt_num(r.median_ms * 1e3, 2),
+            fmt_num(r.ratio, 2),
+            r.text("roofline_frac").unwrap_or("")
+        );
+    }
+}
