@@ -3607,7 +3607,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x25030adc9f441f0c,
+        source_hash: 0x7aa530e894718e2c,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -3666,7 +3666,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x14c28cda80a7a246,
+        source_hash: 0x73ffeca25a799e36,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -3725,7 +3725,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x4e3f3fc38158e359,
+        source_hash: 0xe7331a05ca89344f,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -3784,7 +3784,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x53ce7d5346ed8850,
+        source_hash: 0x97fbadddab61bec0,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -3843,7 +3843,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x3886b6268d7ecfda,
+        source_hash: 0x2d67cdb3dfe59afa,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -3902,7 +3902,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xeb9ce5fa5f7dc2b0,
+        source_hash: 0x5dfc9b99c26646e4,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -3961,7 +3961,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x2d8de23f31a6a2c9,
+        source_hash: 0x936f039968500d33,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -4020,7 +4020,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x12e00e65b2331a97,
+        source_hash: 0x726d620ce7a60605,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -4079,7 +4079,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x2ce4e223512f0852,
+        source_hash: 0x38cf8d1ce3e70cd6,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -4138,7 +4138,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xbc918088a5bb5e67,
+        source_hash: 0x4672ec9604ee7ee9,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -4197,7 +4197,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xd71ae187ad11d355,
+        source_hash: 0x2c47542c1022301b,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -4256,8 +4256,35 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x5fc2465cb44c2e87,
+        source_hash: 0x321ed34a8cc3c789,
         launches: &[
+            ::esmm_spec::Launch {
+                stage: ::esmm_spec::Stage::Select,
+                threads: 1024,
+                dynamic_smem: 0,
+                grid: ::esmm_spec::GridRule::Single,
+                args: &[
+                    ::esmm_spec::Arg::Scores,
+                    ::esmm_spec::Arg::Dim(::esmm_spec::abi::Dim::M),
+                    ::esmm_spec::Arg::Dim(::esmm_spec::abi::Dim::N),
+                    ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::Threshold),
+                    ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::TopK),
+                    ::esmm_spec::Arg::ListOut,
+                ],
+            },
+            ::esmm_spec::Launch {
+                stage: ::esmm_spec::Stage::Scatter,
+                threads: 256,
+                dynamic_smem: 0,
+                grid: ::esmm_spec::GridRule::PerRow,
+                args: &[
+                    ::esmm_spec::Arg::Staging,
+                    ::esmm_spec::Arg::Dest,
+                    ::esmm_spec::Arg::Index,
+                    ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::Records),
+                    ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::RecordBytes),
+                ],
+            },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
                 threads: 256,
@@ -4315,8 +4342,207 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x32c3c891798b7cdf,
+        source_hash: 0xb603370f4ae0476d,
         launches: &[
+            ::esmm_spec::Launch {
+                stage: ::esmm_spec::Stage::Select,
+                threads: 1024,
+                dynamic_smem: 0,
+                grid: ::esmm_spec::GridRule::Single,
+                args: &[
+                    ::esmm_spec::Arg::Scores,
+                    ::esmm_spec::Arg::Dim(::esmm_spec::abi::Dim::M),
+                    ::esmm_spec::Arg::Dim(::esmm_spec::abi::Dim::N),
+                    ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::Threshold),
+                    ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::TopK),
+                    ::esmm_spec::Arg::ListOut,
+                ],
+            },
+            ::esmm_spec::Launch {
+                stage: ::esmm_spec::Stage::Scatter,
+                threads: 256,
+                dynamic_smem: 0,
+                grid: ::esmm_spec::GridRule::PerRow,
+                args: &[
+                    ::esmm_spec::Arg::Staging,
+                    ::esmm_spec::Arg::Dest,
+                    ::esmm_spec::Arg::Index,
+                    ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::Records),
+                    ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::RecordBytes),
+                ],
+            },
+            ::esmm_spec::Launch {
+                stage: ::esmm_spec::Stage::Gemm,
+                threads: 256,
+                dynamic_smem: 36864,
+                grid: ::esmm_spec::GridRule::Gemv {
+                    cols: 32,
+                    rows: 1,
+                    xs_bytes: 32768,
+                    max_chunk: 16384,
+                },
+                args: &[
+                    ::esmm_spec::Arg::Operand {
+                        operand: ::esmm_spec::abi::Operand::A,
+                        elem: ::esmm_spec::ElemType::Bf16,
+                        written: false,
+                    },
+                    ::esmm_spec::Arg::Ld(::esmm_spec::abi::Operand::A),
+                    ::esmm_spec::Arg::Operand {
+                        operand: ::esmm_spec::abi::Operand::B,
+                        elem: ::esmm_spec::ElemType::Bf16,
+                        written: false,
+                    },
+                    ::esmm_spec::Arg::Ld(::esmm_spec::abi::Operand::B),
+                    ::esmm_spec::Arg::Operand {
+                        operand: ::esmm_spec::abi::Operand::C,
+                        elem: ::esmm_spec::ElemType::Bf16,
+                        written: true,
+                    },
+                    ::esmm_spec::Arg::Ld(::esmm_spec::abi::Operand::C),
+                    ::esmm_spec::Arg::Index,
+                    ::esmm_spec::Arg::IndexCount,
+                    ::esmm_spec::Arg::Dim(::esmm_spec::abi::Dim::M),
+                    ::esmm_spec::Arg::Dim(::esmm_spec::abi::Dim::N),
+                    ::esmm_spec::Arg::Dim(::esmm_spec::abi::Dim::K),
+                    ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::Chunk),
+                    ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Partials),
+                    ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Counters),
+                ],
+            },
+        ],
+    },
+    ::esmm_spec::RegistryEntry {
+        name: "gemv_bf16_nk_outs_obf16_b4_k2_u4_c1_relu",
+        spec: ::esmm_spec::KernelSpec::Gemv(::esmm_spec::GemvSpec {
+            dtype: ::esmm_spec::ElemType::Bf16,
+            out: ::esmm_spec::ElemType::Bf16,
+            layout: ::esmm_spec::GemvLayout::Nk,
+            sparsity: ::esmm_spec::GemvSparsity::OutList,
+            gated: false,
+            block: 4,
+            kw: 2,
+            unroll: 4,
+            cache: 1,
+            activation: ::esmm_spec::Activation::Relu,
+            archs: ::esmm_spec::ArchSet(31),
+        }),
+        is_default: true,
+        source_hash: 0xa0decad0cd09d660,
+        launches: &[
+            ::esmm_spec::Launch {
+                stage: ::esmm_spec::Stage::Select,
+                threads: 1024,
+                dynamic_smem: 0,
+                grid: ::esmm_spec::GridRule::Single,
+                args: &[
+                    ::esmm_spec::Arg::Scores,
+                    ::esmm_spec::Arg::Dim(::esmm_spec::abi::Dim::M),
+                    ::esmm_spec::Arg::Dim(::esmm_spec::abi::Dim::N),
+                    ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::Threshold),
+                    ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::TopK),
+                    ::esmm_spec::Arg::ListOut,
+                ],
+            },
+            ::esmm_spec::Launch {
+                stage: ::esmm_spec::Stage::Scatter,
+                threads: 256,
+                dynamic_smem: 0,
+                grid: ::esmm_spec::GridRule::PerRow,
+                args: &[
+                    ::esmm_spec::Arg::Staging,
+                    ::esmm_spec::Arg::Dest,
+                    ::esmm_spec::Arg::Index,
+                    ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::Records),
+                    ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::RecordBytes),
+                ],
+            },
+            ::esmm_spec::Launch {
+                stage: ::esmm_spec::Stage::Gemm,
+                threads: 256,
+                dynamic_smem: 36864,
+                grid: ::esmm_spec::GridRule::Gemv {
+                    cols: 32,
+                    rows: 1,
+                    xs_bytes: 32768,
+                    max_chunk: 16384,
+                },
+                args: &[
+                    ::esmm_spec::Arg::Operand {
+                        operand: ::esmm_spec::abi::Operand::A,
+                        elem: ::esmm_spec::ElemType::Bf16,
+                        written: false,
+                    },
+                    ::esmm_spec::Arg::Ld(::esmm_spec::abi::Operand::A),
+                    ::esmm_spec::Arg::Operand {
+                        operand: ::esmm_spec::abi::Operand::B,
+                        elem: ::esmm_spec::ElemType::Bf16,
+                        written: false,
+                    },
+                    ::esmm_spec::Arg::Ld(::esmm_spec::abi::Operand::B),
+                    ::esmm_spec::Arg::Operand {
+                        operand: ::esmm_spec::abi::Operand::C,
+                        elem: ::esmm_spec::ElemType::Bf16,
+                        written: true,
+                    },
+                    ::esmm_spec::Arg::Ld(::esmm_spec::abi::Operand::C),
+                    ::esmm_spec::Arg::Index,
+                    ::esmm_spec::Arg::IndexCount,
+                    ::esmm_spec::Arg::Dim(::esmm_spec::abi::Dim::M),
+                    ::esmm_spec::Arg::Dim(::esmm_spec::abi::Dim::N),
+                    ::esmm_spec::Arg::Dim(::esmm_spec::abi::Dim::K),
+                    ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::Chunk),
+                    ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Partials),
+                    ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Counters),
+                ],
+            },
+        ],
+    },
+    ::esmm_spec::RegistryEntry {
+        name: "gemv_bf16_nk_outs_obf16_b4_k2_u4_c1_relu2",
+        spec: ::esmm_spec::KernelSpec::Gemv(::esmm_spec::GemvSpec {
+            dtype: ::esmm_spec::ElemType::Bf16,
+            out: ::esmm_spec::ElemType::Bf16,
+            layout: ::esmm_spec::GemvLayout::Nk,
+            sparsity: ::esmm_spec::GemvSparsity::OutList,
+            gated: false,
+            block: 4,
+            kw: 2,
+            unroll: 4,
+            cache: 1,
+            activation: ::esmm_spec::Activation::Relu2,
+            archs: ::esmm_spec::ArchSet(31),
+        }),
+        is_default: true,
+        source_hash: 0xd8f58b4564593ac3,
+        launches: &[
+            ::esmm_spec::Launch {
+                stage: ::esmm_spec::Stage::Select,
+                threads: 1024,
+                dynamic_smem: 0,
+                grid: ::esmm_spec::GridRule::Single,
+                args: &[
+                    ::esmm_spec::Arg::Scores,
+                    ::esmm_spec::Arg::Dim(::esmm_spec::abi::Dim::M),
+                    ::esmm_spec::Arg::Dim(::esmm_spec::abi::Dim::N),
+                    ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::Threshold),
+                    ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::TopK),
+                    ::esmm_spec::Arg::ListOut,
+                ],
+            },
+            ::esmm_spec::Launch {
+                stage: ::esmm_spec::Stage::Scatter,
+                threads: 256,
+                dynamic_smem: 0,
+                grid: ::esmm_spec::GridRule::PerRow,
+                args: &[
+                    ::esmm_spec::Arg::Staging,
+                    ::esmm_spec::Arg::Dest,
+                    ::esmm_spec::Arg::Index,
+                    ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::Records),
+                    ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::RecordBytes),
+                ],
+            },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
                 threads: 256,
@@ -4374,7 +4600,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x5172717423ffe8d1,
+        source_hash: 0x856be816e8153201,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -4433,7 +4659,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xb3243b9767ab2bdb,
+        source_hash: 0x456b4102afd06bc7,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -4492,7 +4718,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x96fb84206f17e41a,
+        source_hash: 0x8970e53bf032e710,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -4551,7 +4777,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xcd592b8acc8edb9b,
+        source_hash: 0x341b6b989025a5d7,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -4610,7 +4836,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x5a19ce58acd8316b,
+        source_hash: 0x8b0e2043fbc21f87,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -4669,7 +4895,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x0c3493945cf4cb1a,
+        source_hash: 0x7a1e43f39ed20560,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -4728,7 +4954,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x113bbfcfea6490f4,
+        source_hash: 0xfe0a9310f5b1ebae,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -4787,7 +5013,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x38e4649bc95d404b,
+        source_hash: 0x311d5400ad240d07,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -4846,7 +5072,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xdaba8b69275e348a,
+        source_hash: 0xd8a1016ac2330e60,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -4890,6 +5116,65 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
         ],
     },
     ::esmm_spec::RegistryEntry {
+        name: "gemv_f16_nk_dense_of32_b4_k2_u4_c1_none",
+        spec: ::esmm_spec::KernelSpec::Gemv(::esmm_spec::GemvSpec {
+            dtype: ::esmm_spec::ElemType::F16,
+            out: ::esmm_spec::ElemType::F32,
+            layout: ::esmm_spec::GemvLayout::Nk,
+            sparsity: ::esmm_spec::GemvSparsity::Dense,
+            gated: false,
+            block: 4,
+            kw: 2,
+            unroll: 4,
+            cache: 1,
+            activation: ::esmm_spec::Activation::None,
+            archs: ::esmm_spec::ArchSet(31),
+        }),
+        is_default: true,
+        source_hash: 0xa51038c17bd0f696,
+        launches: &[
+            ::esmm_spec::Launch {
+                stage: ::esmm_spec::Stage::Gemm,
+                threads: 256,
+                dynamic_smem: 36864,
+                grid: ::esmm_spec::GridRule::Gemv {
+                    cols: 32,
+                    rows: 1,
+                    xs_bytes: 32768,
+                    max_chunk: 16384,
+                },
+                args: &[
+                    ::esmm_spec::Arg::Operand {
+                        operand: ::esmm_spec::abi::Operand::A,
+                        elem: ::esmm_spec::ElemType::F16,
+                        written: false,
+                    },
+                    ::esmm_spec::Arg::Ld(::esmm_spec::abi::Operand::A),
+                    ::esmm_spec::Arg::Operand {
+                        operand: ::esmm_spec::abi::Operand::B,
+                        elem: ::esmm_spec::ElemType::F16,
+                        written: false,
+                    },
+                    ::esmm_spec::Arg::Ld(::esmm_spec::abi::Operand::B),
+                    ::esmm_spec::Arg::Operand {
+                        operand: ::esmm_spec::abi::Operand::C,
+                        elem: ::esmm_spec::ElemType::F32,
+                        written: true,
+                    },
+                    ::esmm_spec::Arg::Ld(::esmm_spec::abi::Operand::C),
+                    ::esmm_spec::Arg::Index,
+                    ::esmm_spec::Arg::IndexCount,
+                    ::esmm_spec::Arg::Dim(::esmm_spec::abi::Dim::M),
+                    ::esmm_spec::Arg::Dim(::esmm_spec::abi::Dim::N),
+                    ::esmm_spec::Arg::Dim(::esmm_spec::abi::Dim::K),
+                    ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::Chunk),
+                    ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Partials),
+                    ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Counters),
+                ],
+            },
+        ],
+    },
+    ::esmm_spec::RegistryEntry {
         name: "gemv_f16_nk_outs_of16_b4_k2_u4_c1_gated_none",
         spec: ::esmm_spec::KernelSpec::Gemv(::esmm_spec::GemvSpec {
             dtype: ::esmm_spec::ElemType::F16,
@@ -4905,8 +5190,35 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xb7397aba39442b80,
+        source_hash: 0x57bf4df8b106ee6e,
         launches: &[
+            ::esmm_spec::Launch {
+                stage: ::esmm_spec::Stage::Select,
+                threads: 1024,
+                dynamic_smem: 0,
+                grid: ::esmm_spec::GridRule::Single,
+                args: &[
+                    ::esmm_spec::Arg::Scores,
+                    ::esmm_spec::Arg::Dim(::esmm_spec::abi::Dim::M),
+                    ::esmm_spec::Arg::Dim(::esmm_spec::abi::Dim::N),
+                    ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::Threshold),
+                    ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::TopK),
+                    ::esmm_spec::Arg::ListOut,
+                ],
+            },
+            ::esmm_spec::Launch {
+                stage: ::esmm_spec::Stage::Scatter,
+                threads: 256,
+                dynamic_smem: 0,
+                grid: ::esmm_spec::GridRule::PerRow,
+                args: &[
+                    ::esmm_spec::Arg::Staging,
+                    ::esmm_spec::Arg::Dest,
+                    ::esmm_spec::Arg::Index,
+                    ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::Records),
+                    ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::RecordBytes),
+                ],
+            },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
                 threads: 256,
@@ -4964,8 +5276,207 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xd5949344cc3a8b1c,
+        source_hash: 0x0ca9c81c2efcb0e6,
         launches: &[
+            ::esmm_spec::Launch {
+                stage: ::esmm_spec::Stage::Select,
+                threads: 1024,
+                dynamic_smem: 0,
+                grid: ::esmm_spec::GridRule::Single,
+                args: &[
+                    ::esmm_spec::Arg::Scores,
+                    ::esmm_spec::Arg::Dim(::esmm_spec::abi::Dim::M),
+                    ::esmm_spec::Arg::Dim(::esmm_spec::abi::Dim::N),
+                    ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::Threshold),
+                    ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::TopK),
+                    ::esmm_spec::Arg::ListOut,
+                ],
+            },
+            ::esmm_spec::Launch {
+                stage: ::esmm_spec::Stage::Scatter,
+                threads: 256,
+                dynamic_smem: 0,
+                grid: ::esmm_spec::GridRule::PerRow,
+                args: &[
+                    ::esmm_spec::Arg::Staging,
+                    ::esmm_spec::Arg::Dest,
+                    ::esmm_spec::Arg::Index,
+                    ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::Records),
+                    ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::RecordBytes),
+                ],
+            },
+            ::esmm_spec::Launch {
+                stage: ::esmm_spec::Stage::Gemm,
+                threads: 256,
+                dynamic_smem: 36864,
+                grid: ::esmm_spec::GridRule::Gemv {
+                    cols: 32,
+                    rows: 1,
+                    xs_bytes: 32768,
+                    max_chunk: 16384,
+                },
+                args: &[
+                    ::esmm_spec::Arg::Operand {
+                        operand: ::esmm_spec::abi::Operand::A,
+                        elem: ::esmm_spec::ElemType::F16,
+                        written: false,
+                    },
+                    ::esmm_spec::Arg::Ld(::esmm_spec::abi::Operand::A),
+                    ::esmm_spec::Arg::Operand {
+                        operand: ::esmm_spec::abi::Operand::B,
+                        elem: ::esmm_spec::ElemType::F16,
+                        written: false,
+                    },
+                    ::esmm_spec::Arg::Ld(::esmm_spec::abi::Operand::B),
+                    ::esmm_spec::Arg::Operand {
+                        operand: ::esmm_spec::abi::Operand::C,
+                        elem: ::esmm_spec::ElemType::F16,
+                        written: true,
+                    },
+                    ::esmm_spec::Arg::Ld(::esmm_spec::abi::Operand::C),
+                    ::esmm_spec::Arg::Index,
+                    ::esmm_spec::Arg::IndexCount,
+                    ::esmm_spec::Arg::Dim(::esmm_spec::abi::Dim::M),
+                    ::esmm_spec::Arg::Dim(::esmm_spec::abi::Dim::N),
+                    ::esmm_spec::Arg::Dim(::esmm_spec::abi::Dim::K),
+                    ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::Chunk),
+                    ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Partials),
+                    ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Counters),
+                ],
+            },
+        ],
+    },
+    ::esmm_spec::RegistryEntry {
+        name: "gemv_f16_nk_outs_of16_b4_k2_u4_c1_relu",
+        spec: ::esmm_spec::KernelSpec::Gemv(::esmm_spec::GemvSpec {
+            dtype: ::esmm_spec::ElemType::F16,
+            out: ::esmm_spec::ElemType::F16,
+            layout: ::esmm_spec::GemvLayout::Nk,
+            sparsity: ::esmm_spec::GemvSparsity::OutList,
+            gated: false,
+            block: 4,
+            kw: 2,
+            unroll: 4,
+            cache: 1,
+            activation: ::esmm_spec::Activation::Relu,
+            archs: ::esmm_spec::ArchSet(31),
+        }),
+        is_default: true,
+        source_hash: 0x105c9137ede8f0c5,
+        launches: &[
+            ::esmm_spec::Launch {
+                stage: ::esmm_spec::Stage::Select,
+                threads: 1024,
+                dynamic_smem: 0,
+                grid: ::esmm_spec::GridRule::Single,
+                args: &[
+                    ::esmm_spec::Arg::Scores,
+                    ::esmm_spec::Arg::Dim(::esmm_spec::abi::Dim::M),
+                    ::esmm_spec::Arg::Dim(::esmm_spec::abi::Dim::N),
+                    ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::Threshold),
+                    ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::TopK),
+                    ::esmm_spec::Arg::ListOut,
+                ],
+            },
+            ::esmm_spec::Launch {
+                stage: ::esmm_spec::Stage::Scatter,
+                threads: 256,
+                dynamic_smem: 0,
+                grid: ::esmm_spec::GridRule::PerRow,
+                args: &[
+                    ::esmm_spec::Arg::Staging,
+                    ::esmm_spec::Arg::Dest,
+                    ::esmm_spec::Arg::Index,
+                    ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::Records),
+                    ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::RecordBytes),
+                ],
+            },
+            ::esmm_spec::Launch {
+                stage: ::esmm_spec::Stage::Gemm,
+                threads: 256,
+                dynamic_smem: 36864,
+                grid: ::esmm_spec::GridRule::Gemv {
+                    cols: 32,
+                    rows: 1,
+                    xs_bytes: 32768,
+                    max_chunk: 16384,
+                },
+                args: &[
+                    ::esmm_spec::Arg::Operand {
+                        operand: ::esmm_spec::abi::Operand::A,
+                        elem: ::esmm_spec::ElemType::F16,
+                        written: false,
+                    },
+                    ::esmm_spec::Arg::Ld(::esmm_spec::abi::Operand::A),
+                    ::esmm_spec::Arg::Operand {
+                        operand: ::esmm_spec::abi::Operand::B,
+                        elem: ::esmm_spec::ElemType::F16,
+                        written: false,
+                    },
+                    ::esmm_spec::Arg::Ld(::esmm_spec::abi::Operand::B),
+                    ::esmm_spec::Arg::Operand {
+                        operand: ::esmm_spec::abi::Operand::C,
+                        elem: ::esmm_spec::ElemType::F16,
+                        written: true,
+                    },
+                    ::esmm_spec::Arg::Ld(::esmm_spec::abi::Operand::C),
+                    ::esmm_spec::Arg::Index,
+                    ::esmm_spec::Arg::IndexCount,
+                    ::esmm_spec::Arg::Dim(::esmm_spec::abi::Dim::M),
+                    ::esmm_spec::Arg::Dim(::esmm_spec::abi::Dim::N),
+                    ::esmm_spec::Arg::Dim(::esmm_spec::abi::Dim::K),
+                    ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::Chunk),
+                    ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Partials),
+                    ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Counters),
+                ],
+            },
+        ],
+    },
+    ::esmm_spec::RegistryEntry {
+        name: "gemv_f16_nk_outs_of16_b4_k2_u4_c1_relu2",
+        spec: ::esmm_spec::KernelSpec::Gemv(::esmm_spec::GemvSpec {
+            dtype: ::esmm_spec::ElemType::F16,
+            out: ::esmm_spec::ElemType::F16,
+            layout: ::esmm_spec::GemvLayout::Nk,
+            sparsity: ::esmm_spec::GemvSparsity::OutList,
+            gated: false,
+            block: 4,
+            kw: 2,
+            unroll: 4,
+            cache: 1,
+            activation: ::esmm_spec::Activation::Relu2,
+            archs: ::esmm_spec::ArchSet(31),
+        }),
+        is_default: true,
+        source_hash: 0x18821083cfb1333a,
+        launches: &[
+            ::esmm_spec::Launch {
+                stage: ::esmm_spec::Stage::Select,
+                threads: 1024,
+                dynamic_smem: 0,
+                grid: ::esmm_spec::GridRule::Single,
+                args: &[
+                    ::esmm_spec::Arg::Scores,
+                    ::esmm_spec::Arg::Dim(::esmm_spec::abi::Dim::M),
+                    ::esmm_spec::Arg::Dim(::esmm_spec::abi::Dim::N),
+                    ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::Threshold),
+                    ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::TopK),
+                    ::esmm_spec::Arg::ListOut,
+                ],
+            },
+            ::esmm_spec::Launch {
+                stage: ::esmm_spec::Stage::Scatter,
+                threads: 256,
+                dynamic_smem: 0,
+                grid: ::esmm_spec::GridRule::PerRow,
+                args: &[
+                    ::esmm_spec::Arg::Staging,
+                    ::esmm_spec::Arg::Dest,
+                    ::esmm_spec::Arg::Index,
+                    ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::Records),
+                    ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::RecordBytes),
+                ],
+            },
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
                 threads: 256,

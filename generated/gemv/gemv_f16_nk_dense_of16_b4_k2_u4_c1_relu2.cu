@@ -408,7 +408,8 @@ __device__ __forceinline__ void gemv_main(const typename Cfg::In* __restrict__ x
 
 }  // namespace gemv_f16_nk_dense_of16_b4_k2_u4_c1_relu2
 
-// ---- entry point (ABI) -------------------------------------------------------------------------
+// ---- entry points (ABI) ------------------------------------------------------------------------
+
 extern "C" __global__ void __launch_bounds__(256)
 gemv_f16_nk_dense_of16_b4_k2_u4_c1_relu2_gemm(const __half* __restrict__ A, int lda, const __half* __restrict__ B, int ldb, __half* __restrict__ C, int ldc, const int* __restrict__ idx, const int* __restrict__ nidx, int M, int N, int K, int chunk, float* part, unsigned int* counters)
 {

@@ -32,6 +32,8 @@ pub fn grid_dims(rule: GridRule, dims: Dims, resident_ctas: u64) -> Result<(u32,
             esmm_spec::abi::Operand::A => (dc(dims.k, 32)?, dc(dims.m, 32)?),
             _ => (dc(dims.n, 32)?, dc(dims.k, 32)?),
         },
+        GridRule::Single => (1, 1),
+        GridRule::PerRow => (dims.m as u64, 1),
         GridRule::Gemv { cols, rows, xs_bytes, max_chunk } => {
             if cols == 0 {
                 return Err(Error::InvalidArgument(format!("grid rule {rule:?} has a zero block size")));

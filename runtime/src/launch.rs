@@ -63,6 +63,16 @@ pub(crate) struct ArgValues {
     /// Split partials and tickets (gemv).
     pub(crate) partials: u64,
     pub(crate) counters: u64,
+    /// gemv select stage: scores, the written list, threshold and top-k.
+    pub(crate) scores: u64,
+    pub(crate) list_out: u64,
+    pub(crate) threshold: f32,
+    pub(crate) topk: i32,
+    /// gemv scatter stage: staged records, destination, record count and size.
+    pub(crate) staging: u64,
+    pub(crate) dest: u64,
+    pub(crate) records: i32,
+    pub(crate) rec_bytes: i32,
     /// The shape the grid rule reads when it differs from `dims` (gemv: outputs and split
     /// positions, while the kernel's N and K are the weights').
     pub(crate) grid_dims: Option<Dims>,
@@ -74,6 +84,7 @@ pub(crate) enum Value {
     Ptr(u64),
     Int(i32),
     U32(u32),
+    F32(f32),
     Map(TensorMap),
 }
 
@@ -99,6 +110,14 @@ impl ArgValues {
             Arg::Workspace(Workspace::Counters) => Value::Ptr(self.counters),
             Arg::Index => Value::Ptr(self.idx),
             Arg::IndexCount => Value::Ptr(self.nidx),
+            Arg::Scores => Value::Ptr(self.scores),
+            Arg::ListOut => Value::Ptr(self.list_out),
+            Arg::Staging => Value::Ptr(self.staging),
+            Arg::Dest => Value::Ptr(self.dest),
+            Arg::Scalar(Scalar::Threshold) => Value::F32(self.threshold),
+            Arg::Scalar(Scalar::TopK) => Value::Int(self.topk),
+            Arg::Scalar(Scalar::Records) => Value::Int(self.records),
+            Arg::Scalar(Scalar::RecordBytes) => Value::Int(self.rec_bytes),
             Arg::Ld(Operand::A) => Value::Int(self.lda),
             Arg::Ld(Operand::C) => Value::Int(self.ldc),
             Arg::Ld(_) => Value::Int(self.ldb),
@@ -132,6 +151,7 @@ pub(crate) fn launch(stream: &Arc<CudaStream>, v: &LoadedVariant, i: usize, sm_c
             Value::Ptr(x) => builder.arg(x),
             Value::Int(x) => builder.arg(x),
             Value::U32(x) => builder.arg(x),
+            Value::F32(x) => builder.arg(x),
             Value::Map(x) => builder.arg(x),
         };
     }

@@ -40,6 +40,8 @@ pub(crate) struct Workspace {
     counters: Option<CudaSlice<u32>>,
     /// An index list uploaded for a gemv call, and its length (the last word).
     index: Option<CudaSlice<u32>>,
+    /// The sparse MLP's intermediates (predictor output, scores, active list, h).
+    mlp: Option<CudaSlice<u8>>,
 }
 
 /// Fills `slot` with a buffer of at least `len` words (grown geometrically, filled with `byte`
@@ -73,7 +75,7 @@ fn ensure_bytes(slot: &mut Option<CudaSlice<u8>>, stream: &Arc<CudaStream>, len:
 
 impl Workspace {
     fn new(stream: &Arc<CudaStream>) -> Workspace {
-        Workspace { stream: stream.clone(), a_pat: None, b_pat: None, ctrl: None, ones: None, epoch: 0, a_pack: None, b_pack: None, c_pack: None, partials: None, counters: None, index: None }
+        Workspace { stream: stream.clone(), a_pat: None, b_pat: None, ctrl: None, ones: None, epoch: 0, a_pack: None, b_pack: None, c_pack: None, partials: None, counters: None, index: None, mlp: None }
     }
 
     /// An A-pattern buffer of at least `len` words.
@@ -129,6 +131,11 @@ impl Workspace {
     pub(crate) fn index_list(&mut self, len: usize) -> Result<(u64, u64)> {
         let base = ensure(&mut self.index, &self.stream, len + 1, 0, "an index-list workspace")?;
         Ok((base + 4, base))
+    }
+
+    /// A buffer of at least `bytes` bytes for the sparse MLP's intermediates (scratch).
+    pub(crate) fn mlp_scratch(&mut self, bytes: usize) -> Result<u64> {
+        ensure_bytes(&mut self.mlp, &self.stream, bytes, "the sparse-MLP workspace")
     }
 
     /// A fresh epoch for the next call (never 0, the control word's initial value).

@@ -1,8 +1,9 @@
 {#
   Family gemv: one translation unit per variant (codegen/src/families/gemv/render.rs fills the
   context). The variant's parameters become the members of struct GemvCfg; the device code is
-  templates/gemv/gemv.cuh. The entry point's parameter list comes from the ABI data
-  (esmm_spec::families::gemv::gemv_args).
+  templates/gemv/gemv.cuh (and, for output-list variants, the select and scatter stages of
+  templates/gemv/select.cuh). The entry points' parameter lists come from the ABI data
+  (esmm_spec::families::gemv).
 -#}
 // {{ name }}
 // {{ summary }}
@@ -29,13 +30,17 @@ struct GemvCfg {
 };
 
 {% include "gemv/gemv.cuh" %}
-
+{% if select %}
+{% include "gemv/select.cuh" %}
+{% endif %}
 }  // namespace {{ name }}
 
-// ---- entry point (ABI) -------------------------------------------------------------------------
-extern "C" __global__ void __launch_bounds__({{ threads }})
-{{ name }}_gemm({{ signature }})
+// ---- entry points (ABI) ------------------------------------------------------------------------
+{% for e in entries %}
+extern "C" __global__ void __launch_bounds__({{ e.bounds }})
+{{ name }}_{{ e.suffix }}({{ e.signature }})
 {
     using namespace {{ name }};
-    gemv_main<GemvCfg>({{ call }});
+    {{ e.body }};
 }
+{% endfor %}

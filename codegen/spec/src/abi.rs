@@ -51,6 +51,14 @@ pub enum Scalar {
     Epoch,
     /// Positions of the split dimension per CTA row of the grid (family gemv).
     Chunk,
+    /// Score threshold of the gemv select stage (`float`).
+    Threshold,
+    /// Outputs kept per token by the gemv select stage (`int`; 0: use the threshold).
+    TopK,
+    /// Records the gemv scatter stage copies (`int`).
+    Records,
+    /// Bytes per record of the gemv scatter stage (`int`, a multiple of 16).
+    RecordBytes,
 }
 
 /// One kernel parameter: what it is, hence its C type, its name and what the runtime passes.
@@ -86,6 +94,14 @@ pub enum Arg {
     /// Device pointer to the number of entries of the index list (`const int*`, read by the
     /// kernel, so a list made on the device needs no round trip).
     IndexCount,
+    /// Device pointer to fp32 scores, `M × N` row-major (gemv select stage).
+    Scores,
+    /// Device pointer to the list a select stage writes: `[0]` the count, `[1..]` the entries.
+    ListOut,
+    /// Device pointer to a packed staging buffer of records (gemv scatter stage, `const uint4*`).
+    Staging,
+    /// Device pointer to the destination of scattered records (`uint4*`).
+    Dest,
     /// Device pointer to the runtime's packed copy of an operand (written by a pack stage).
     Packed {
         /// Which operand.
@@ -117,6 +133,14 @@ impl Arg {
             Arg::Workspace(Workspace::Counters) => "counters",
             Arg::Index => "idx",
             Arg::IndexCount => "nidx",
+            Arg::Scores => "scores",
+            Arg::ListOut => "list",
+            Arg::Staging => "src",
+            Arg::Dest => "dst",
+            Arg::Scalar(Scalar::Threshold) => "threshold",
+            Arg::Scalar(Scalar::TopK) => "topk",
+            Arg::Scalar(Scalar::Records) => "records",
+            Arg::Scalar(Scalar::RecordBytes) => "rec_bytes",
             Arg::Ld(Operand::A) => "lda",
             Arg::Ld(Operand::B) => "ldb",
             Arg::Ld(Operand::C) => "ldc",
@@ -142,7 +166,12 @@ impl Arg {
             }
             Arg::Workspace(Workspace::Partials) => format!("float* {}", self.name()),
             Arg::Index | Arg::IndexCount => format!("const int* __restrict__ {}", self.name()),
-            Arg::Scalar(Scalar::Chunk) => format!("int {}", self.name()),
+            Arg::Scalar(Scalar::Chunk | Scalar::TopK | Scalar::Records | Scalar::RecordBytes) => format!("int {}", self.name()),
+            Arg::Scalar(Scalar::Threshold) => format!("float {}", self.name()),
+            Arg::Scores => format!("const float* __restrict__ {}", self.name()),
+            Arg::ListOut => format!("int* __restrict__ {}", self.name()),
+            Arg::Staging => format!("const uint4* __restrict__ {}", self.name()),
+            Arg::Dest => format!("uint4* __restrict__ {}", self.name()),
             Arg::Workspace(Workspace::Ones) => format!("const unsigned int* {}", self.name()),
             Arg::Scalar(_) => format!("unsigned int {}", self.name()),
         }
@@ -164,6 +193,14 @@ impl Arg {
             Arg::Workspace(Workspace::Partials) => "fp32 split partials [splits][16][grid.x·columns] (scratch)",
             Arg::Workspace(Workspace::Counters) => "[grid.x] split tickets, zeroed once, reset by the last CTA",
             Arg::Index => "index list (gemv: weight rows or output rows); null when unused",
+            Arg::Scores => "fp32 scores M×N (the predictor's output)",
+            Arg::ListOut => "written list: [0] count, [1..] active outputs in increasing order",
+            Arg::Staging => "packed records to scatter (16-byte aligned)",
+            Arg::Dest => "base of the slots the records land in",
+            Arg::Scalar(Scalar::Threshold) => "score threshold (active: score > threshold)",
+            Arg::Scalar(Scalar::TopK) => "outputs kept per token (0: threshold)",
+            Arg::Scalar(Scalar::Records) => "number of records",
+            Arg::Scalar(Scalar::RecordBytes) => "bytes per record (multiple of 16)",
             Arg::IndexCount => "device-side length of the index list; null when unused",
             Arg::Ld(_) => "leading dimension in elements (a multiple of 16 bytes)",
             Arg::TensorMap(Operand::B) => "TMA map of Bᵀ (N×K, K-major), 128-byte swizzle, zero fill",
@@ -207,6 +244,10 @@ pub enum Stage {
     PackA,
     /// Copies B into the GEMM's B layout (only when the view or the path needs it).
     PackB,
+    /// Selects the active outputs from scores (gemv output-list variants).
+    Select,
+    /// Scatters staged weight records into cache slots (gemv output-list variants).
+    Scatter,
 }
 
 impl Stage {
@@ -218,6 +259,8 @@ impl Stage {
             Stage::Gemm => "gemm",
             Stage::PackA => "pack_a",
             Stage::PackB => "pack_b",
+            Stage::Select => "select",
+            Stage::Scatter => "scatter",
         }
     }
 }
@@ -270,6 +313,10 @@ pub enum GridRule {
         /// Most split positions per CTA (the kn active list holds one int per position).
         max_chunk: u32,
     },
+    /// One CTA (a single-block stage).
+    Single,
+    /// One CTA per record: grid = (M, 1, 1) with M the number of records.
+    PerRow,
     /// A persistent, cooperative launch: grid = min(tiles of `bm × bn`, resident CTAs per SM × SMs),
     /// launched with `cuLaunchCooperativeKernel` so that its grid-wide barrier cannot deadlock.
     Persistent {

@@ -65,6 +65,8 @@ fn grid_tokens(g: &GridRule) -> TokenStream {
             let o = enum_path(quote!(::esmm_spec::abi::Operand), operand);
             quote!(::esmm_spec::GridRule::PackTiles { operand: #o })
         }
+        GridRule::Single => quote!(::esmm_spec::GridRule::Single),
+        GridRule::PerRow => quote!(::esmm_spec::GridRule::PerRow),
         GridRule::Gemv { cols, rows, xs_bytes, max_chunk } => {
             let (cols, rows, xs_bytes, max_chunk) = (lit(cols), lit(rows), lit(xs_bytes), lit(max_chunk));
             quote!(::esmm_spec::GridRule::Gemv { cols: #cols, rows: #rows, xs_bytes: #xs_bytes, max_chunk: #max_chunk })
@@ -91,6 +93,10 @@ pub fn arg_tokens(a: &Arg) -> TokenStream {
         Arg::ColNnz => quote!(::esmm_spec::Arg::ColNnz),
         Arg::Index => quote!(::esmm_spec::Arg::Index),
         Arg::IndexCount => quote!(::esmm_spec::Arg::IndexCount),
+        Arg::Scores => quote!(::esmm_spec::Arg::Scores),
+        Arg::ListOut => quote!(::esmm_spec::Arg::ListOut),
+        Arg::Staging => quote!(::esmm_spec::Arg::Staging),
+        Arg::Dest => quote!(::esmm_spec::Arg::Dest),
         Arg::Workspace(w) => {
             let w = enum_path(quote!(::esmm_spec::abi::Workspace), w);
             quote!(::esmm_spec::Arg::Workspace(#w))

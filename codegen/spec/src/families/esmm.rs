@@ -389,8 +389,8 @@ pub const fn stage_args(stage: Stage) -> &'static [Arg] {
         Stage::Gemm => GEMM_ARGS,
         Stage::PatternA => PATTERN_A_ARGS,
         Stage::PatternB => PATTERN_B_ARGS,
-        // esmm variants have no pack stages.
-        Stage::PackA | Stage::PackB => &[],
+        // esmm variants have no pack, select or scatter stages.
+        Stage::PackA | Stage::PackB | Stage::Select | Stage::Scatter => &[],
     }
 }
 

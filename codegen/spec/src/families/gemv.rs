@@ -13,7 +13,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::abi::{Arg, Dim, Operand, Scalar, Workspace};
+use crate::abi::{Arg, Dim, Operand, Scalar, Stage, Workspace};
 use crate::common::{Activation, ArchSet, CtaTile, ElemType, Epilogue};
 use crate::families::Family;
 use crate::name;
@@ -287,7 +287,23 @@ gemv_list!(GEMV_F32_BF16, F32, Bf16);
 gemv_list!(GEMV_F32_F16, F32, F16);
 gemv_list!(GEMV_F32_F32, F32, F32);
 
-/// The parameter list of the (only) launch of a gemv variant: x, ldx, W, ldw, y, ldy, the index
+/// The select stage of output-list variants: scores `M × N` → the active outputs.
+pub const SELECT_ARGS: [Arg; 6] = [Arg::Scores, Arg::Dim(Dim::M), Arg::Dim(Dim::N), Arg::Scalar(Scalar::Threshold), Arg::Scalar(Scalar::TopK), Arg::ListOut];
+
+/// The scatter stage of output-list variants: staged weight records → their cache slots.
+pub const SCATTER_ARGS: [Arg; 5] = [Arg::Staging, Arg::Dest, Arg::Index, Arg::Scalar(Scalar::Records), Arg::Scalar(Scalar::RecordBytes)];
+
+/// The launches of a variant, in order: output-list variants have a select and a scatter stage
+/// (run only by the sparse MLP and the weight cache) before the GEMV.
+pub fn stages(s: &GemvSpec) -> Vec<Stage> {
+    if s.sparsity == GemvSparsity::OutList {
+        vec![Stage::Select, Stage::Scatter, Stage::Gemm]
+    } else {
+        vec![Stage::Gemm]
+    }
+}
+
+/// The parameter list of the GEMV launch of a gemv variant: x, ldx, W, ldw, y, ldy, the index
 /// list and its device-side count, M, N, K (the problem's meaning per layout is in
 /// docs/ARCHITECTURE.md), the split chunk, and the split-K partials and tickets.
 pub const fn gemv_args(input: ElemType, out: ElemType) -> &'static [Arg] {

@@ -2,7 +2,7 @@
 
 use askama::Template;
 use esmm_spec::abi::{call_list, signature};
-use esmm_spec::families::gemv::gemv_args;
+use esmm_spec::families::gemv::{gemv_args, stages, SCATTER_ARGS, SELECT_ARGS};
 use esmm_spec::{GemvLayout, GemvSparsity, GemvSpec, GridRule, Launch, Stage};
 
 use super::validate::ValidGemv;
@@ -43,8 +43,16 @@ struct VariantTemplate {
     unroll: u32,
     cache: u32,
     threads: u32,
+    select: bool,
+    entries: Vec<Entry>,
+}
+
+/// One `extern "C"` entry point.
+struct Entry {
+    suffix: &'static str,
+    bounds: u32,
     signature: String,
-    call: String,
+    body: String,
 }
 
 /// One-line description printed at the top of the rendered file.
@@ -75,7 +83,18 @@ fn summary(s: &GemvSpec) -> String {
 /// Renders the complete `.cu` translation unit of one variant (without the `@generated` header).
 pub fn render(valid: &ValidGemv) -> Result<String, String> {
     let s = valid.spec();
-    let args = gemv_args(s.dtype, s.out);
+    let entries = launches(valid)
+        .iter()
+        .map(|l| {
+            let call = call_list(l.args);
+            let body = match l.stage {
+                Stage::Select => format!("gemv_select({call})"),
+                Stage::Scatter => format!("gemv_scatter({call})"),
+                _ => format!("gemv_main<GemvCfg>({call})"),
+            };
+            Entry { suffix: l.stage.suffix(), bounds: l.threads, signature: signature(l.args), body }
+        })
+        .collect();
     let t = VariantTemplate {
         name: s.name(),
         summary: summary(s),
@@ -89,8 +108,8 @@ pub fn render(valid: &ValidGemv) -> Result<String, String> {
         unroll: s.unroll,
         cache: s.cache,
         threads: s.threads(),
-        signature: signature(args),
-        call: call_list(args),
+        select: s.sparsity == GemvSparsity::OutList,
+        entries,
     };
     let mut text = t.render().map_err(|e| format!("{}: rendering failed: {e}", s.name()))?;
     if !text.ends_with('\n') {
@@ -99,14 +118,27 @@ pub fn render(valid: &ValidGemv) -> Result<String, String> {
     Ok(text)
 }
 
-/// The one launch of a variant.
+/// Threads of the select stage (one CTA) and of the scatter stage (one CTA per record).
+pub const SELECT_THREADS: u32 = 1024;
+/// Threads per record of the scatter stage.
+pub const SCATTER_THREADS: u32 = 256;
+
+/// The launches of a variant in order (output-list variants: select, scatter, then the GEMV;
+/// the runtime runs the first two only for the sparse MLP and the weight cache).
 pub fn launches(valid: &ValidGemv) -> Vec<Launch> {
     let s = valid.spec();
-    vec![Launch {
-        stage: Stage::Gemm,
-        threads: s.threads(),
-        dynamic_smem: smem_bytes(s),
-        grid: GridRule::Gemv { cols: s.cta_positions(), rows: s.rows_per_output(), xs_bytes: XS_BYTES, max_chunk: max_chunk(s) },
-        args: gemv_args(s.dtype, s.out),
-    }]
+    stages(s)
+        .into_iter()
+        .map(|stage| match stage {
+            Stage::Select => Launch { stage, threads: SELECT_THREADS, dynamic_smem: 0, grid: GridRule::Single, args: &SELECT_ARGS },
+            Stage::Scatter => Launch { stage, threads: SCATTER_THREADS, dynamic_smem: 0, grid: GridRule::PerRow, args: &SCATTER_ARGS },
+            _ => Launch {
+                stage: Stage::Gemm,
+                threads: s.threads(),
+                dynamic_smem: smem_bytes(s),
+                grid: GridRule::Gemv { cols: s.cta_positions(), rows: s.rows_per_output(), xs_bytes: XS_BYTES, max_chunk: max_chunk(s) },
+                args: gemv_args(s.dtype, s.out),
+            },
+        })
+        .collect()
 }

@@ -31,8 +31,9 @@ pub static PRESETS: [Preset; 2] = [
 ];
 
 /// The default variants, per 16-bit input type: kn dense, input-sparse (every epilogue) and
-/// row-list; nk dense (every epilogue), output-list, and the gated pair (dense and list); for
-/// bf16 also f32 outputs of the input-sparse and dense kinds.
+/// row-list; nk dense and output-list (every epilogue), the gated pair (dense and list), and nk
+/// dense with f32 output (the sparse MLP's predictor scores); for bf16 also kn input-sparse with
+/// f32 output.
 pub fn defaults() -> Vec<KernelSpec> {
     let mut out = Vec::new();
     for dtype in [ElemType::Bf16, ElemType::F16] {
@@ -44,12 +45,16 @@ pub fn defaults() -> Vec<KernelSpec> {
         }
         out.push(GemvSpec { sparsity: GemvSparsity::Dense, ..kn });
         out.push(GemvSpec { sparsity: GemvSparsity::RowList, ..kn });
-        out.push(GemvSpec { sparsity: GemvSparsity::OutList, ..nk });
+        for a in Activation::ALL {
+            // The up projection of plain (ReLU, ReLU²) sparse MLPs.
+            out.push(GemvSpec { sparsity: GemvSparsity::OutList, activation: a, ..nk });
+        }
         out.push(GemvSpec { gated: true, ..nk });
         out.push(GemvSpec { gated: true, sparsity: GemvSparsity::OutList, ..nk });
+        // The predictor's scores (nk, f32 out).
+        out.push(GemvSpec { out: ElemType::F32, ..nk });
         if dtype == ElemType::Bf16 {
             out.push(GemvSpec { out: ElemType::F32, ..kn });
-            out.push(GemvSpec { out: ElemType::F32, ..nk });
         }
     }
     out.into_iter().map(KernelSpec::Gemv).collect()
