@@ -47,6 +47,7 @@ pub use error::{Error, Result};
 pub use esmm_spec::{Activation, ElemType, Epilogue, Family, KernelSpec, RegistryEntry};
 pub use handle::Esmm;
 pub use ops::esmm::{MatmulOptions, PreparedB, StageEvents, CUBLAS};
+pub use ops::gemv::cache::{CacheUpdate, WeightCache};
 pub use ops::gemv::mlp::{sparse_mlp_reference, MlpHostWeights, MlpKind, MlpRun, MlpSelect, SparseMlp};
 pub use ops::gemv::{GemvInput, GemvOptions, GemvOutput, GemvSelect, GemvWeights};
 pub use ops::tc::{tc_cublas, TcInput, TcOptions, TcOutput, TcPreparedB};

@@ -231,3 +231,161 @@ pub fn print_decode(rows: &[Row]) {
         );
     }
 }
+
+/// MLP shapes (hidden, intermediate): Llama-2-7B and Llama-3.2-3B.
+pub const MLP_SHAPES: [(usize, usize); 2] = [(4096, 11008), (3072, 8192)];
+/// Rank of the synthetic predictor.
+pub const MLP_RANK: usize = 256;
+/// Fractions of neurons kept (top-k per token).
+pub const MLP_ACTIVE: [f64; 3] = [0.1, 0.25, 0.5];
+
+/// `h = SiLU(gu[:, :I]) ⊙ gu[:, I:]` for the cuBLAS dense MLP (bf16), compiled with NVRTC.
+const SILU_MUL: &str = r#"
+#include <cuda_bf16.h>
+extern "C" __global__ void silu_mul(const __nv_bfloat16* gu, __nv_bfloat16* h, int m, int inter)
+{
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= m * inter) return;
+    int t = i / inter, c = i - t * inter;
+    float g = __bfloat162float(gu[(size_t)t * 2 * inter + c]);
+    float u = __bfloat162float(gu[(size_t)t * 2 * inter + inter + c]);
+    h[i] = __float2bfloat16_rn(g / (1.0f + __expf(-g)) * u);
+}
+"#;
+
+/// The sparse-MLP experiment (`--experiment mlp`, `<out>/mlp.csv`): per shape, M and kept
+/// fraction, the sparse MLP (predictor included) and the dense MLP through the same kernels
+/// against the dense cuBLAS MLP (one GEMM for gate and up, SiLU·mul, down) in the same process,
+/// weights rotated through copies; then the weight cache over a token sequence (`cache` rows:
+/// bytes moved and update time per token against loading the whole layer per token).
+pub fn mlp(esmm: &Esmm, stream: &Arc<CudaStream>, samples: usize, seed: u64) -> Result<Vec<Row>> {
+    use ::esmm::{MlpHostWeights, MlpKind, MlpSelect, SparseMlp};
+    let bw = read_bandwidth(esmm, stream)?;
+    let gpu = esmm.device().name.clone();
+    let mut rng = StdRng::seed_from_u64(seed);
+    let opts = ::esmm::cudarc::nvrtc::CompileOptions { include_paths: vec!["/usr/local/cuda/include".into()], ..Default::default() };
+    let ptx = ::esmm::cudarc::nvrtc::compile_ptx_with_opts(SILU_MUL, opts).map_err(msg("compiling silu_mul with NVRTC"))?;
+    let module = esmm.context().load_module(ptx).map_err(msg("loading silu_mul"))?;
+    let silu = module.load_function("silu_mul").map_err(msg("loading silu_mul"))?;
+    let blas = Baseline::new(BaselineKind::Cublas, BaselineMath::Bf16);
+    let mut rows = Vec::new();
+    for &(hd, it) in &MLP_SHAPES {
+        let r = MLP_RANK;
+        let mut draw = |len: usize, scale: f32| -> Vec<bf16> { (0..len).map(|_| bf16::from_f32(rng.random_range(-scale..scale))).collect() };
+        let (gate, up, down) = (draw(hd * it, 0.05), draw(hd * it, 0.05), draw(it * hd, 0.05));
+        let (p_in, p_out) = (draw(hd * r, 0.1), draw(r * it, 0.1));
+        let host = MlpHostWeights { kind: MlpKind::Gated, hidden: hd, inter: it, rank: r, gate: Some(&gate), up: &up, down: &down, pred_in: &p_in, pred_out: &p_out };
+        let copies = rotation_copies(esmm, (3 * hd * it * 2) / 10).clamp(2, 8);
+        let mlps: Vec<SparseMlp<bf16>> = (0..copies).map(|_| esmm.sparse_mlp_weights(stream, &host)).collect::<std::result::Result<_, _>>().map_err(|e| e.to_string())?;
+        // cuBLAS: [gate | up] as one hidden × 2·inter matrix, and down.
+        let mut gu = vec![bf16::ZERO; hd * 2 * it];
+        for k in 0..hd {
+            gu[k * 2 * it..k * 2 * it + it].copy_from_slice(&gate[k * it..(k + 1) * it]);
+            gu[k * 2 * it + it..(k + 1) * 2 * it].copy_from_slice(&up[k * it..(k + 1) * it]);
+        }
+        let gu_d: Vec<CudaSlice<bf16>> = (0..copies).map(|_| stream.clone_htod(&gu)).collect::<std::result::Result<_, _>>().map_err(msg("uploading gate|up"))?;
+        let down_d: Vec<CudaSlice<bf16>> = (0..copies).map(|_| stream.clone_htod(&down)).collect::<std::result::Result<_, _>>().map_err(msg("uploading down"))?;
+        drop(gu);
+        let mut gu_out: CudaSlice<bf16> = stream.alloc_zeros(16 * 2 * it).map_err(msg("allocating"))?;
+        let mut hbuf: CudaSlice<bf16> = stream.alloc_zeros(16 * it).map_err(msg("allocating"))?;
+        let mut y: CudaSlice<bf16> = stream.alloc_zeros(16 * hd).map_err(msg("allocating"))?;
+        let mut y_ref: CudaSlice<bf16> = stream.alloc_zeros(16 * hd).map_err(msg("allocating"))?;
+        for &m in &DECODE_TOKENS {
+            let xh: Vec<bf16> = (0..m * hd).map(|_| bf16::from_f32(rng.random_range(-1.0f32..1.0))).collect();
+            let x = stream.clone_htod(&xh).map_err(msg("uploading x"))?;
+            let mut dense_blas = |i: usize, y: &mut CudaSlice<bf16>| -> Result<()> {
+                let c = i % copies;
+                esmm.baselines().gemm(blas, stream, &x, &gu_d[c], &mut gu_out, Dims::new(m, 2 * it, hd)).map_err(|e| e.to_string())?;
+                let total = (m * it) as i32;
+                let cfg = LaunchConfig { grid_dim: ((total as u32).div_ceil(256), 1, 1), block_dim: (256, 1, 1), shared_mem_bytes: 0 };
+                let mut b = stream.launch_builder(&silu);
+                let (mi, ii) = (m as i32, it as i32);
+                b.arg(&gu_out).arg(&mut hbuf).arg(&mi).arg(&ii);
+                // SAFETY: gu_out holds m·2·inter, hbuf m·inter elements.
+                unsafe { b.launch(cfg) }.map_err(msg("launching silu_mul"))?;
+                esmm.baselines().gemm(blas, stream, &hbuf, &down_d[c], y, Dims::new(m, hd, it)).map_err(|e| e.to_string())
+            };
+            let base_ms = median(batched(stream, samples, BATCH, |i| dense_blas(i, &mut y_ref))?);
+            dense_blas(0, &mut y_ref)?;
+            let reference = stream.clone_dtoh(&y_ref).map_err(msg("reading y"))?;
+            let ctx = RowContext { experiment: "mlp".into(), gpu: gpu.clone(), dtype: "bf16".into(), dims: Dims::new(m, hd, it), densities: (1.0, 1.0), baseline: "cublas_bf16_mlp".into(), baseline_ms: base_ms };
+            let mut kinds = vec![("dense (all neurons)", MlpSelect::All, 1.0)];
+            for &f in &MLP_ACTIVE {
+                kinds.push(("sparse top-k", MlpSelect::TopK(((it as f64) * f).round() as usize), f));
+            }
+            for (label, select, f) in kinds {
+                let run = esmm.sparse_mlp(stream, &x, &mlps[0], &mut y, m, select, true).map_err(|e| e.to_string())?;
+                let active = run.active.map_or(0, |a| a.len());
+                let got = stream.clone_dtoh(&y).map_err(msg("reading y"))?;
+                let err = if select == MlpSelect::All { rel_err(&got[..m * hd], &reference[..m * hd]) } else { f64::NAN };
+                let ms = median(batched(stream, samples, BATCH, |i| esmm.sparse_mlp(stream, &x, &mlps[i % copies], &mut y, m, select, false).map(|_| ()).map_err(|e| e.to_string()))?);
+                let union = active as f64 / it as f64;
+                let bytes = union * (3 * hd * it * 2) as f64 + if select == MlpSelect::All { 0.0 } else { ((hd * r + r * it) * 2) as f64 };
+                let roof_ms = bytes / bw * 1e3;
+                let mut row = RowContext { densities: (f, 1.0), ..ctx.clone() }.row(label, "gemv sparse_mlp", ms);
+                row.set_num("roofline_ms", roof_ms, 5).set_num("roofline_frac", roof_ms / ms, 3).set_num("union_density", union, 4);
+                row.set("masks", "top-k").set_num("read_gbps", bw / 1e9, 0).set_sci("rel_err", err);
+                rows.push(row);
+            }
+        }
+        // The weight cache over a token sequence (M = 1): 30% of the neurons fit, 10% are kept.
+        let mut cache = esmm.weight_cache(stream, &host, it * 3 / 10).map_err(|e| e.to_string())?;
+        let keep = it / 10;
+        let mut xs: Vec<f32> = (0..hd).map(|_| rng.random_range(-1.0f32..1.0)).collect();
+        let (mut bytes, mut host_us, mut loaded, mut tok_ms) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for t in 0..48 {
+            for v in xs.iter_mut() {
+                if rng.random_bool(0.2) {
+                    *v = rng.random_range(-1.0f32..1.0);
+                }
+            }
+            let xb: Vec<bf16> = xs.iter().map(|v| bf16::from_f32(*v)).collect();
+            let x = stream.clone_htod(&xb).map_err(msg("uploading x"))?;
+            stream.synchronize().map_err(msg("synchronizing"))?;
+            let t0 = std::time::Instant::now();
+            let active = esmm.cache_predict(stream, &x, &cache, 1, MlpSelect::TopK(keep)).map_err(|e| e.to_string())?;
+            let u = esmm.cache_update(stream, &mut cache, &active).map_err(|e| e.to_string())?;
+            esmm.cached_mlp_over(stream, &x, &cache, &mut y, 1).map_err(|e| e.to_string())?;
+            stream.synchronize().map_err(msg("synchronizing"))?;
+            if t >= 8 {
+                tok_ms.push(t0.elapsed().as_secs_f64() * 1e3);
+                bytes.push(u.bytes as f64);
+                host_us.push(u.host_us);
+                loaded.push(u.loaded as f64);
+            }
+        }
+        // Loading the whole layer per token: one pinned host-to-device copy of every record.
+        let layer = cache.layer_bytes();
+        // SAFETY: a fresh pinned buffer (its contents do not matter for the timing).
+        let pinned = unsafe { esmm.context().alloc_pinned::<u8>(layer) }.map_err(msg("allocating pinned memory"))?;
+        let mut dst: CudaSlice<u8> = stream.alloc_zeros(layer).map_err(msg("allocating"))?;
+        let full_ms = median(batched(stream, 5, 1, |_| stream.memcpy_htod(&pinned, &mut dst).map_err(msg("copying the layer")))?);
+        let ctx = RowContext { experiment: "mlp".into(), gpu: gpu.clone(), dtype: "bf16".into(), dims: Dims::new(1, hd, it), densities: (0.1, 0.3), baseline: "whole_layer_h2d".into(), baseline_ms: full_ms };
+        let mut row = ctx.row("weight cache (per token, wall)", "cache_predict+cache_update+cached_mlp_over", median(tok_ms));
+        row.set_num("bytes_per_token", median(bytes), 0).set_num("update_host_us", median(host_us), 1).set_num("loaded_per_token", median(loaded), 1);
+        row.set_num("layer_bytes", layer as f64, 0).set("masks", "cache");
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
+/// Prints the MLP table.
+pub fn print_mlp(rows: &[Row]) {
+    for r in rows {
+        println!(
+            "{:>5}x{:<6} M={:<2} {:<32} kept {:>5} union {:>6} {:>9} ms  base {:>9} ms ({})  x{:>6}  roof {}  bytes/token {}",
+            r.n,
+            r.k,
+            r.m,
+            r.label,
+            fmt_num(r.density_a, 3),
+            r.text("union_density").unwrap_or("-"),
+            fmt_num(r.median_ms, 4),
+            fmt_num(r.baseline_ms, 4),
+            r.baseline,
+            fmt_num(r.ratio, 2),
+            r.text("roofline_frac").unwrap_or("-"),
+            r.text("bytes_per_token").unwrap_or("-")
+        );
+    }
+}

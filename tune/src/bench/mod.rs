@@ -181,7 +181,7 @@ pub fn run_experiment(esmm: &Esmm, cfg: &BenchConfig, experiment: &str) -> Resul
 
 /// `esmm-tune bench`.
 pub fn run(args: BenchArgs) -> Result<()> {
-    if args.experiment.iter().any(|e| e == "decode") {
+    if args.experiment.iter().any(|e| e == "decode" || e == "mlp") {
         return run_decode(&args);
     }
     let tc_type = tc_dtype(&args.dtype)?;
@@ -221,21 +221,30 @@ pub fn run(args: BenchArgs) -> Result<()> {
     Ok(())
 }
 
-/// `esmm-tune bench --experiment decode`: family gemv's decode GEMV table (bf16), written as
-/// `<out>/decode.csv`. `--shape` 1xNxK restricts it to one weight shape (default: all five).
+/// `esmm-tune bench --experiment decode,mlp`: family gemv's decode GEMV table and sparse-MLP /
+/// weight-cache table (bf16), written as `<out>/decode.csv` and `<out>/mlp.csv`. `--shape` 1xNxK restricts it to one weight shape (default: all five).
 fn run_decode(args: &BenchArgs) -> Result<()> {
-    if args.experiment.len() > 1 {
-        return Err("--experiment decode runs alone".into());
+    if args.experiment.iter().any(|e| e != "decode" && e != "mlp") {
+        return Err("--experiment decode and mlp (family gemv) run without the other experiments".into());
     }
     let esmm = crate::open_gpu(args.device)?;
     let stream = esmm.context().new_stream().map_err(msg("creating a stream"))?;
     // SAFETY: every buffer of the bench is used on this one stream only.
     unsafe { esmm.context().disable_event_tracking() };
-    let shapes: Vec<(usize, usize)> = if args.shape == Dims::new(4096, 4096, 4096) { gemv::DECODE_SHAPES.to_vec() } else { vec![(args.shape.k, args.shape.n)] };
-    let rows = gemv::decode(&esmm, &stream, &shapes, (args.reps as usize).clamp(5, 50), args.seed)?;
-    gemv::print_decode(&rows);
-    let csv = row::write_csv(&args.out, "decode", &rows)?;
-    eprintln!("wrote {}", csv.display());
+    let samples = (args.reps as usize).clamp(5, 50);
+    if args.experiment.iter().any(|e| e == "decode") {
+        let shapes: Vec<(usize, usize)> = if args.shape == Dims::new(4096, 4096, 4096) { gemv::DECODE_SHAPES.to_vec() } else { vec![(args.shape.k, args.shape.n)] };
+        let rows = gemv::decode(&esmm, &stream, &shapes, samples, args.seed)?;
+        gemv::print_decode(&rows);
+        let csv = row::write_csv(&args.out, "decode", &rows)?;
+        eprintln!("wrote {}", csv.display());
+    }
+    if args.experiment.iter().any(|e| e == "mlp") {
+        let rows = gemv::mlp(&esmm, &stream, samples, args.seed)?;
+        gemv::print_mlp(&rows);
+        let csv = row::write_csv(&args.out, "mlp", &rows)?;
+        eprintln!("wrote {}", csv.display());
+    }
     Ok(())
 }
 

@@ -131,7 +131,7 @@ impl Esmm {
         })
     }
 
-    fn gemv_entry(&self, dtype: esmm_spec::ElemType, out: esmm_spec::ElemType, dims: Dims, activation: Activation, want: GemvRequest) -> Result<&'static esmm_spec::RegistryEntry> {
+    pub(crate) fn gemv_entry(&self, dtype: esmm_spec::ElemType, out: esmm_spec::ElemType, dims: Dims, activation: Activation, want: GemvRequest) -> Result<&'static esmm_spec::RegistryEntry> {
         let req = self.gemv_request(dtype, out, dims, activation, want);
         match self.plan(&req, None)? {
             Chosen::Kernel(v) => Ok(v.entry),
@@ -152,81 +152,131 @@ impl Esmm {
         if m == 0 || m > GEMV_MAX_M {
             return Err(Error::InvalidArgument(format!("the sparse MLP takes 1..={GEMV_MAX_M} tokens, not {m}")));
         }
-        match select {
-            MlpSelect::Threshold(t) if !t.is_finite() => return Err(Error::InvalidArgument(format!("the threshold must be finite, not {t}"))),
-            MlpSelect::TopK(0) => return Err(Error::InvalidArgument("top-k needs k ≥ 1".into())),
-            _ => {}
-        }
-        let (h, i, r) = (mlp.hidden(), mlp.inter(), mlp.rank());
+        check_select(select)?;
+        let (h, i) = (mlp.hidden(), mlp.inter());
         self.check_buffer("x", x, m * h)?;
         self.check_buffer("y", y, m * h)?;
         let (x_ptr, _xg) = x.device_ptr(stream);
         let (y_ptr, _yg) = y.device_ptr_mut(stream);
         let es = T::TYPE.size() as usize;
-        let f32t = esmm_spec::ElemType::F32;
-        let (gated, act) = match mlp.kind {
-            MlpKind::Gated => (true, Activation::None),
-            MlpKind::Relu => (false, Activation::Relu),
-            MlpKind::Relu2 => (false, Activation::Relu2),
-        };
-        let nk_dense = GemvRequest { layout: GemvLayout::Nk, sparsity: GemvSparsity::Dense, gated: false };
+        let (gated, act) = mlp_kind(mlp.kind);
         let up_req = GemvRequest { layout: GemvLayout::Nk, sparsity: GemvSparsity::OutList, gated };
         let down_req = GemvRequest { layout: GemvLayout::Kn, sparsity: GemvSparsity::RowList, gated: false };
-        let e_p1 = self.gemv_entry(T::TYPE, T::TYPE, Dims::new(m, r, h), Activation::None, nk_dense)?;
-        let e_p2 = self.gemv_entry(T::TYPE, f32t, Dims::new(m, i, r), Activation::None, nk_dense)?;
         let e_up = self.gemv_entry(T::TYPE, T::TYPE, Dims::new(m, i, h), act, up_req)?;
         let e_down = self.gemv_entry(T::TYPE, T::TYPE, Dims::new(m, h, i), Activation::None, down_req)?;
-
-        // Scratch: t [M × rank] (T), scores [M × inter] (f32), list [1 + inter] (i32), h [M × inter] (T).
-        let align = |b: usize| b.div_ceil(256) * 256;
-        let (t_bytes, s_bytes, l_bytes, h_bytes) = (align(m * r * es), align(m * i * 4), align((i + 1) * 4), align(m * i * es));
-        let ws = self.workspaces.get(stream);
-        let base = lock(&ws).mlp_scratch(t_bytes + s_bytes + l_bytes + h_bytes)?;
-        let (t_ptr, s_ptr, l_ptr, h_ptr) = (base, base + t_bytes as u64, base + (t_bytes + s_bytes) as u64, base + (t_bytes + s_bytes + l_bytes) as u64);
-        let list = DeviceList { idx: l_ptr + 4, count: l_ptr, capacity: i };
-
-        if select == MlpSelect::All {
-            // Every neuron: the list 0..inter, written once per call from the host.
-            let all: Vec<i32> = std::iter::once(i as i32).chain(0..i as i32).collect();
-            // SAFETY: the scratch holds 1 + inter i32 at l_ptr; the pageable copy is staged on return.
-            unsafe { cudarc::driver::sys::cuMemcpyHtoDAsync_v2(l_ptr, all.as_ptr().cast(), all.len() * 4, stream.cu_stream()) }
-                .result()
-                .during("uploading the all-neurons list")?;
-        } else {
-            self.gemv_launch(stream, e_p1, &mlp.pred_in, &GemvCall { x: x_ptr, ldx: h, y: t_ptr, ldy: r, m, list: None }, None)?;
-            self.gemv_launch(stream, e_p2, &mlp.pred_out, &GemvCall { x: t_ptr, ldx: r, y: s_ptr, ldy: i, m, list: None }, None)?;
-            let (threshold, topk) = match select {
-                MlpSelect::Threshold(t) => (t, 0),
-                MlpSelect::TopK(k) => (0.0, k.min(i) as i32),
-                MlpSelect::All => unreachable!("handled above"),
-            };
-            let v = self.load(e_up)?;
-            let Some(si) = e_up.launches.iter().position(|l| l.stage == Stage::Select) else {
-                return Err(Error::VariantMismatch { name: e_up.name.into(), reason: "it has no select stage".into() });
-            };
-            let vals = ArgValues { scores: s_ptr, dims: Dims::new(m, i, r), threshold, topk, list_out: l_ptr, ..Default::default() };
-            launch_timed(stream, &v, si, self.info.sm_count, &vals, None)?;
-        }
-        self.gemv_launch(stream, e_up, &mlp.up, &GemvCall { x: x_ptr, ldx: h, y: h_ptr, ldy: i, m, list: Some(list) }, None)?;
-        self.gemv_launch(stream, e_down, &mlp.down, &GemvCall { x: h_ptr, ldx: i, y: y_ptr, ldy: h, m, list: Some(list) }, None)?;
-
+        let p = PredictorRef { pred_in: &mlp.pred_in, pred_out: &mlp.pred_out, inter: i, hidden: h, kind: mlp.kind };
+        let scratch = self.predict_launch(stream, x_ptr, &p, m, select, m * i * es)?;
+        let list = DeviceList { idx: scratch.list + 4, count: scratch.list, capacity: i };
+        self.gemv_launch(stream, e_up, &mlp.up, &GemvCall { x: x_ptr, ldx: h, y: scratch.extra, ldy: i, m, list: Some(list) }, None)?;
+        self.gemv_launch(stream, e_down, &mlp.down, &GemvCall { x: scratch.extra, ldx: i, y: y_ptr, ldy: h, m, list: Some(list) }, None)?;
         let mut run = MlpRun::default();
         if read_active {
-            let mut count = 0i32;
-            stream.synchronize().during("waiting for the sparse MLP")?;
-            // SAFETY: l_ptr holds the count then `count` ≤ inter entries, written by the kernels
-            // above (the stream is synchronised).
-            unsafe { cudarc::driver::sys::cuMemcpyDtoH_v2((&mut count as *mut i32).cast(), l_ptr, 4) }.result().during("reading the active count")?;
-            let n = count.clamp(0, i as i32) as usize;
-            let mut v = vec![0i32; n];
-            if n > 0 {
-                // SAFETY: as above; v holds n i32.
-                unsafe { cudarc::driver::sys::cuMemcpyDtoH_v2(v.as_mut_ptr().cast(), l_ptr + 4, n * 4) }.result().during("reading the active list")?;
-            }
-            run.active = Some(v);
+            run.active = Some(read_list(stream, scratch.list, i)?);
         }
         Ok(run)
     }
+
+    /// Launches the predictor and the selection for `x` (`m` tokens): t, the scores and the
+    /// active list in the stream's MLP scratch, followed by `extra_bytes` for the caller (h).
+    fn predict_launch<T: GemvInput>(&self, stream: &Arc<CudaStream>, x_ptr: u64, p: &PredictorRef<'_, T>, m: usize, select: MlpSelect, extra_bytes: usize) -> Result<Scratch> {
+        let (h, i, r) = (p.hidden, p.inter, p.pred_in.n());
+        let es = T::TYPE.size() as usize;
+        let align = |b: usize| b.div_ceil(256) * 256;
+        let (t_bytes, s_bytes, l_bytes) = (align(m * r * es), align(m * i * 4), align((i + 1) * 4));
+        let ws = self.workspaces.get(stream);
+        let base = lock(&ws).mlp_scratch(t_bytes + s_bytes + l_bytes + align(extra_bytes))?;
+        let (t_ptr, s_ptr, l_ptr) = (base, base + t_bytes as u64, base + (t_bytes + s_bytes) as u64);
+        let extra = base + (t_bytes + s_bytes + l_bytes) as u64;
+        if select == MlpSelect::All {
+            // Every neuron: the list 0..inter (no predictor launch).
+            let all: Vec<i32> = std::iter::once(i as i32).chain(0..i as i32).collect();
+            // SAFETY: the scratch holds 1 + inter i32 at l_ptr; a pageable copy is staged on return.
+            unsafe { cudarc::driver::sys::cuMemcpyHtoDAsync_v2(l_ptr, all.as_ptr().cast(), all.len() * 4, stream.cu_stream()) }
+                .result()
+                .during("uploading the all-neurons list")?;
+            return Ok(Scratch { list: l_ptr, extra });
+        }
+        let nk_dense = GemvRequest { layout: GemvLayout::Nk, sparsity: GemvSparsity::Dense, gated: false };
+        let e_p1 = self.gemv_entry(T::TYPE, T::TYPE, Dims::new(m, r, h), Activation::None, nk_dense)?;
+        let e_p2 = self.gemv_entry(T::TYPE, esmm_spec::ElemType::F32, Dims::new(m, i, r), Activation::None, nk_dense)?;
+        let (gated, act) = mlp_kind(p.kind);
+        let e_up = self.gemv_entry(T::TYPE, T::TYPE, Dims::new(m, i, h), act, GemvRequest { layout: GemvLayout::Nk, sparsity: GemvSparsity::OutList, gated })?;
+        self.gemv_launch(stream, e_p1, p.pred_in, &GemvCall { x: x_ptr, ldx: h, y: t_ptr, ldy: r, m, list: None }, None)?;
+        self.gemv_launch(stream, e_p2, p.pred_out, &GemvCall { x: t_ptr, ldx: r, y: s_ptr, ldy: i, m, list: None }, None)?;
+        let (threshold, topk) = match select {
+            MlpSelect::Threshold(t) => (t, 0),
+            MlpSelect::TopK(k) => (0.0, k.min(i) as i32),
+            MlpSelect::All => unreachable!("returned above"),
+        };
+        let v = self.load(e_up)?;
+        let Some(si) = e_up.launches.iter().position(|l| l.stage == Stage::Select) else {
+            return Err(Error::VariantMismatch { name: e_up.name.into(), reason: "it has no select stage".into() });
+        };
+        let vals = ArgValues { scores: s_ptr, dims: Dims::new(m, i, r), threshold, topk, list_out: l_ptr, ..Default::default() };
+        launch_timed(stream, &v, si, self.info.sm_count, &vals, None)?;
+        Ok(Scratch { list: l_ptr, extra })
+    }
+
+    /// Runs the predictor for `x` and reads the active list back (a synchronisation).
+    pub(crate) fn predict<T: GemvInput, X: DevicePtr<T>>(&self, stream: &Arc<CudaStream>, x: &X, p: &PredictorRef<'_, T>, m: usize, select: MlpSelect) -> Result<Vec<i32>> {
+        self.check_stream(stream)?;
+        if m == 0 || m > GEMV_MAX_M {
+            return Err(Error::InvalidArgument(format!("the predictor takes 1..={GEMV_MAX_M} tokens, not {m}")));
+        }
+        check_select(select)?;
+        self.check_buffer("x", x, m * p.hidden)?;
+        let (x_ptr, _xg) = x.device_ptr(stream);
+        let scratch = self.predict_launch(stream, x_ptr, p, m, select, 0)?;
+        read_list(stream, scratch.list, p.inter)
+    }
+}
+
+/// Where the predictor left its list, and the caller's extra scratch.
+struct Scratch {
+    list: u64,
+    extra: u64,
+}
+
+/// The predictor half of an MLP (its own weights, or a weight cache's).
+pub(crate) struct PredictorRef<'a, T: GemvInput> {
+    pub(crate) pred_in: &'a GemvWeights<T>,
+    pub(crate) pred_out: &'a GemvWeights<T>,
+    pub(crate) inter: usize,
+    pub(crate) hidden: usize,
+    pub(crate) kind: MlpKind,
+}
+
+/// (gated, activation of the up projection) of an MLP kind.
+fn mlp_kind(kind: MlpKind) -> (bool, Activation) {
+    match kind {
+        MlpKind::Gated => (true, Activation::None),
+        MlpKind::Relu => (false, Activation::Relu),
+        MlpKind::Relu2 => (false, Activation::Relu2),
+    }
+}
+
+fn check_select(select: MlpSelect) -> Result<()> {
+    match select {
+        MlpSelect::Threshold(t) if !t.is_finite() => Err(Error::InvalidArgument(format!("the threshold must be finite, not {t}"))),
+        MlpSelect::TopK(0) => Err(Error::InvalidArgument("top-k needs k ≥ 1".into())),
+        _ => Ok(()),
+    }
+}
+
+/// Reads a device list (`[0]` count, then entries; at most `cap` entries) after synchronising.
+fn read_list(stream: &Arc<CudaStream>, l_ptr: u64, cap: usize) -> Result<Vec<i32>> {
+    let mut count = 0i32;
+    stream.synchronize().during("waiting for the predictor")?;
+    // SAFETY: l_ptr holds the count then up to `cap` entries, written by kernels on this stream
+    // (synchronised above).
+    unsafe { cudarc::driver::sys::cuMemcpyDtoH_v2((&mut count as *mut i32).cast(), l_ptr, 4) }.result().during("reading the active count")?;
+    let n = count.clamp(0, cap as i32) as usize;
+    let mut v = vec![0i32; n];
+    if n > 0 {
+        // SAFETY: as above; v holds n i32.
+        unsafe { cudarc::driver::sys::cuMemcpyDtoH_v2(v.as_mut_ptr().cast(), l_ptr + 4, n * 4) }.result().during("reading the active list")?;
+    }
+    Ok(v)
 }
 
 /// The sparse MLP on the CPU in f64 (the tests' reference): the predictor with `t` rounded to

@@ -13,6 +13,7 @@
 //! holding Inf or NaN would turn `0 × Inf` into NaN: such weights are flagged when uploaded
 //! and their calls read every row. NaN or Inf in x propagates as in the dense product.
 
+pub mod cache;
 pub mod mlp;
 
 use std::sync::Arc;
