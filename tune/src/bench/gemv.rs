@@ -46,6 +46,11 @@ extern "C" __global__ void stream_read(const uint4* p, unsigned long long n, uns
 
 /// Read bandwidth in bytes per second: the median of 10 streaming reads of 1 GiB.
 pub fn read_bandwidth(esmm: &Esmm, stream: &Arc<CudaStream>) -> Result<f64> {
+    stream_read(esmm, stream).map(|(bw, _)| bw)
+}
+
+/// [`read_bandwidth`], and the loaded kernel (its bare launch is the driver's floor of a call).
+fn stream_read(esmm: &Esmm, stream: &Arc<CudaStream>) -> Result<(f64, ::esmm::cudarc::driver::CudaFunction)> {
     let ptx = ::esmm::cudarc::nvrtc::compile_ptx(STREAM_READ).map_err(msg("compiling the streaming-read kernel with NVRTC"))?;
     let module = esmm.context().load_module(ptx).map_err(msg("loading the streaming-read kernel"))?;
     let f = module.load_function("stream_read").map_err(msg("loading stream_read"))?;
@@ -61,7 +66,7 @@ pub fn read_bandwidth(esmm: &Esmm, stream: &Arc<CudaStream>) -> Result<f64> {
         // SAFETY: the kernel reads n 16-byte words of `buf` (1 GiB) and may write one u32 of `sink`.
         unsafe { b.launch(cfg) }.map(|_| ()).map_err(msg("launching stream_read"))
     })?;
-    Ok(bytes as f64 / (median(samples) * 1e-3))
+    Ok((bytes as f64 / (median(samples) * 1e-3), f))
 }
 
 /// Event-timed milliseconds per call: `samples` pairs of events, each around `BATCH`-many (or
@@ -115,7 +120,7 @@ pub fn activations(m: usize, k: usize, d: f64, independent: bool, rng: &mut StdR
 
 /// The decode experiment (see the module docs).
 pub fn decode(esmm: &Esmm, stream: &Arc<CudaStream>, shapes: &[(usize, usize)], samples: usize, seed: u64) -> Result<Vec<Row>> {
-    let bw = read_bandwidth(esmm, stream)?;
+    let (bw, probe) = stream_read(esmm, stream)?;
     eprintln!("read bandwidth (streaming read of 1 GiB): {:.0} GB/s", bw / 1e9);
     let gpu = esmm.device().name.clone();
     let mut rng = StdRng::seed_from_u64(seed);
@@ -186,17 +191,27 @@ pub fn decode(esmm: &Esmm, stream: &Arc<CudaStream>, shapes: &[(usize, usize)], 
     let x: CudaSlice<bf16> = stream.clone_htod(&vec![bf16::ONE; k]).map_err(msg("uploading x"))?;
     let mut y: CudaSlice<bf16> = stream.alloc_zeros(n).map_err(msg("allocating y"))?;
     let dims = Dims::new(1, n, k);
-    let (per, _) = super::timing::host_us_per_call(stream, 15, 200, 2, |way| {
-        if way == 0 {
-            esmm.gemv::<bf16, bf16, _, _>(stream, &x, &ws, &mut y, 1, GemvOptions::default()).map(|_| ()).map_err(|e| e.to_string())
-        } else {
-            esmm.baselines().gemm(blas, stream, &x, ws.data(), &mut y, dims).map_err(|e| e.to_string())
+    // A bare launch of a 3-argument kernel with a tiny grid: the driver's own cost of a call.
+    let tiny: CudaSlice<u8> = stream.alloc_zeros(16).map_err(msg("allocating"))?;
+    let mut sink: CudaSlice<u32> = stream.alloc_zeros(1).map_err(msg("allocating"))?;
+    let one = 1u64;
+    let (per, _) = super::timing::host_us_per_call(stream, 15, 200, 3, |way| match way {
+        0 => esmm.gemv::<bf16, bf16, _, _>(stream, &x, &ws, &mut y, 1, GemvOptions::default()).map(|_| ()).map_err(|e| e.to_string()),
+        1 => esmm.baselines().gemm(blas, stream, &x, ws.data(), &mut y, dims).map_err(|e| e.to_string()),
+        _ => {
+            let mut b = stream.launch_builder(&probe);
+            b.arg(&tiny).arg(&one).arg(&mut sink);
+            let cfg = LaunchConfig { grid_dim: (1, 1, 1), block_dim: (32, 1, 1), shared_mem_bytes: 0 };
+            // SAFETY: reads one 16-byte word of `tiny`, may write `sink`.
+            unsafe { b.launch(cfg) }.map(|_| ()).map_err(msg("launching"))
         }
     })?;
-    let ctx = RowContext { experiment: "decode".into(), gpu, dtype: "bf16".into(), dims, densities: (1.0, 1.0), baseline: "cublas_bf16_host".into(), baseline_ms: per[1] / 1e3 };
-    let mut r = ctx.row("host_per_call", "gemv (host µs per call)", per[0] / 1e3);
-    r.set("masks", "host");
-    rows.push(r);
+    for (label, us, base, base_us) in [("host_per_call", per[0], "cublas_bf16_host", per[1]), ("host_overhead", per[0] - per[2], "bare_launch_host", per[2])] {
+        let ctx = RowContext { experiment: "decode".into(), gpu: gpu.clone(), dtype: "bf16".into(), dims, densities: (1.0, 1.0), baseline: base.into(), baseline_ms: base_us / 1e3 };
+        let mut r = ctx.row(label, "gemv (host ms per call)", us / 1e3);
+        r.set("masks", "host");
+        rows.push(r);
+    }
     Ok(rows)
 }
 

@@ -228,10 +228,9 @@ impl Esmm {
         // before the scatters and the MLP that read it, and the next update synchronises first.
         unsafe { cudarc::driver::sys::cuMemcpyHtoDAsync_v2(dst, src.cast(), bytes, stream.cu_stream()) }.result().during("copying the new records")?;
         if !loaded.is_empty() {
-            let entry = self.cache_entry(T::TYPE, cache)?;
-            let v = self.load(entry)?;
-            let Some(si) = entry.launches.iter().position(|l| l.stage == Stage::Scatter) else {
-                return Err(Error::VariantMismatch { name: entry.name.into(), reason: "it has no scatter stage".into() });
+            let v = self.cache_entry(T::TYPE, cache)?;
+            let Some(si) = v.entry.launches.iter().position(|l| l.stage == Stage::Scatter) else {
+                return Err(Error::VariantMismatch { name: v.entry.name.into(), reason: "it has no scatter stage".into() });
             };
             let slots = dst + (cap as u64 + 1) * 4;
             let up_src = dst + rec_off as u64;
@@ -244,7 +243,7 @@ impl Esmm {
         Ok(CacheUpdate { active: active.len(), loaded: loaded.len(), evicted, bytes, host_us: t0.elapsed().as_secs_f64() * 1e6 })
     }
 
-    fn cache_entry<T: GemvInput>(&self, dtype: ElemType, cache: &WeightCache<T>) -> Result<&'static esmm_spec::RegistryEntry> {
+    fn cache_entry<T: GemvInput>(&self, dtype: ElemType, cache: &WeightCache<T>) -> Result<Arc<crate::modules::LoadedVariant>> {
         let (gated, act) = match cache.kind {
             MlpKind::Gated => (true, Activation::None),
             MlpKind::Relu => (false, Activation::Relu),
@@ -289,7 +288,7 @@ impl Esmm {
         let list = DeviceList { idx: base + 4, count: base, capacity: cap };
         let up_entry = self.cache_entry(T::TYPE, cache)?;
         let down_entry = self.gemv_entry(T::TYPE, T::TYPE, Dims::new(m, h, cap), Activation::None, GemvRequest { layout: GemvLayout::Kn, sparsity: GemvSparsity::RowList, gated: false })?;
-        self.gemv_launch(stream, up_entry, &cache.up_slots, &GemvCall { x: x_ptr, ldx: h, y: h_ptr, ldy: cap, m, list: Some(list) }, None)?;
-        self.gemv_launch(stream, down_entry, &cache.down_slots, &GemvCall { x: h_ptr, ldx: cap, y: y_ptr, ldy: h, m, list: Some(list) }, None)
+        self.gemv_launch(stream, &up_entry, &cache.up_slots, &GemvCall { x: x_ptr, ldx: h, y: h_ptr, ldy: cap, m, list: Some(list) }, None)?;
+        self.gemv_launch(stream, &down_entry, &cache.down_slots, &GemvCall { x: h_ptr, ldx: cap, y: y_ptr, ldy: h, m, list: Some(list) }, None)
     }
 }

@@ -25,6 +25,7 @@ use crate::error::{DriverContext, Error, Result};
 use crate::handle::Esmm;
 use crate::launch::{launch_timed, ArgValues};
 use crate::lock;
+use crate::modules::LoadedVariant;
 use crate::ops::esmm::plan::Chosen;
 use crate::validate::Dims;
 
@@ -131,10 +132,10 @@ impl Esmm {
         })
     }
 
-    pub(crate) fn gemv_entry(&self, dtype: esmm_spec::ElemType, out: esmm_spec::ElemType, dims: Dims, activation: Activation, want: GemvRequest) -> Result<&'static esmm_spec::RegistryEntry> {
+    pub(crate) fn gemv_entry(&self, dtype: esmm_spec::ElemType, out: esmm_spec::ElemType, dims: Dims, activation: Activation, want: GemvRequest) -> Result<Arc<LoadedVariant>> {
         let req = self.gemv_request(dtype, out, dims, activation, want);
         match self.plan(&req, None)? {
-            Chosen::Kernel(v) => Ok(v.entry),
+            Chosen::Kernel(v) => Ok(v),
             Chosen::Cublas => Err(Error::NoVariant("family gemv has no cuBLAS path".into())),
         }
     }
@@ -167,8 +168,8 @@ impl Esmm {
         let p = PredictorRef { pred_in: &mlp.pred_in, pred_out: &mlp.pred_out, inter: i, hidden: h, kind: mlp.kind };
         let scratch = self.predict_launch(stream, x_ptr, &p, m, select, m * i * es)?;
         let list = DeviceList { idx: scratch.list + 4, count: scratch.list, capacity: i };
-        self.gemv_launch(stream, e_up, &mlp.up, &GemvCall { x: x_ptr, ldx: h, y: scratch.extra, ldy: i, m, list: Some(list) }, None)?;
-        self.gemv_launch(stream, e_down, &mlp.down, &GemvCall { x: scratch.extra, ldx: i, y: y_ptr, ldy: h, m, list: Some(list) }, None)?;
+        self.gemv_launch(stream, &e_up, &mlp.up, &GemvCall { x: x_ptr, ldx: h, y: scratch.extra, ldy: i, m, list: Some(list) }, None)?;
+        self.gemv_launch(stream, &e_down, &mlp.down, &GemvCall { x: scratch.extra, ldx: i, y: y_ptr, ldy: h, m, list: Some(list) }, None)?;
         let mut run = MlpRun::default();
         if read_active {
             run.active = Some(read_list(stream, scratch.list, i)?);
@@ -201,19 +202,18 @@ impl Esmm {
         let e_p2 = self.gemv_entry(T::TYPE, esmm_spec::ElemType::F32, Dims::new(m, i, r), Activation::None, nk_dense)?;
         let (gated, act) = mlp_kind(p.kind);
         let e_up = self.gemv_entry(T::TYPE, T::TYPE, Dims::new(m, i, h), act, GemvRequest { layout: GemvLayout::Nk, sparsity: GemvSparsity::OutList, gated })?;
-        self.gemv_launch(stream, e_p1, p.pred_in, &GemvCall { x: x_ptr, ldx: h, y: t_ptr, ldy: r, m, list: None }, None)?;
-        self.gemv_launch(stream, e_p2, p.pred_out, &GemvCall { x: t_ptr, ldx: r, y: s_ptr, ldy: i, m, list: None }, None)?;
+        self.gemv_launch(stream, &e_p1, p.pred_in, &GemvCall { x: x_ptr, ldx: h, y: t_ptr, ldy: r, m, list: None }, None)?;
+        self.gemv_launch(stream, &e_p2, p.pred_out, &GemvCall { x: t_ptr, ldx: r, y: s_ptr, ldy: i, m, list: None }, None)?;
         let (threshold, topk) = match select {
             MlpSelect::Threshold(t) => (t, 0),
             MlpSelect::TopK(k) => (0.0, k.min(i) as i32),
             MlpSelect::All => unreachable!("returned above"),
         };
-        let v = self.load(e_up)?;
-        let Some(si) = e_up.launches.iter().position(|l| l.stage == Stage::Select) else {
-            return Err(Error::VariantMismatch { name: e_up.name.into(), reason: "it has no select stage".into() });
+        let Some(si) = e_up.entry.launches.iter().position(|l| l.stage == Stage::Select) else {
+            return Err(Error::VariantMismatch { name: e_up.entry.name.into(), reason: "it has no select stage".into() });
         };
         let vals = ArgValues { scores: s_ptr, dims: Dims::new(m, i, r), threshold, topk, list_out: l_ptr, ..Default::default() };
-        launch_timed(stream, &v, si, self.info.sm_count, &vals, None)?;
+        launch_timed(stream, &e_up, si, self.info.sm_count, &vals, None)?;
         Ok(Scratch { list: l_ptr, extra })
     }
 

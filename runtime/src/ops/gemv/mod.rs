@@ -29,6 +29,7 @@ use crate::error::{DriverContext, Error, Result};
 use crate::handle::Esmm;
 use crate::launch::{launch_timed, ArgValues};
 use crate::lock;
+use crate::modules::LoadedVariant;
 use crate::ops::esmm::plan::Chosen;
 use crate::ops::esmm::StageEvents;
 use crate::validate::Dims;
@@ -303,13 +304,14 @@ impl Esmm {
                 return Err(Error::InvalidArgument("the list is longer than i32::MAX".into()));
             }
         }
-        let entry = match opts.variant {
-            Some(name) => self.variant_by_name(name, &req)?,
+        let v = match opts.variant {
+            Some(name) => self.load(self.variant_by_name(name, &req)?)?,
             None => match self.plan(&req, None)? {
-                Chosen::Kernel(v) => v.entry,
+                Chosen::Kernel(v) => v,
                 Chosen::Cublas => return Err(Error::NoVariant("family gemv has no cuBLAS path".into())),
             },
         };
+        let entry = v.entry;
         if matches!(opts.select, GemvSelect::Outputs(_)) && len == 0 {
             return Ok(entry.name);
         }
@@ -338,27 +340,30 @@ impl Esmm {
             }
         };
         let call = GemvCall { x: x_ptr, ldx: xk, y: y_ptr, ldy: yn, m, list: dlist };
-        self.gemv_launch(stream, entry, w, &call, opts.stage_events)?;
+        self.gemv_launch(stream, &v, w, &call, opts.stage_events)?;
         Ok(entry.name)
     }
 
     /// Launches `entry` for `call` on `w` (the crate's sparse MLP calls this with lists made on
     /// the device).
-    pub(crate) fn gemv_launch<T: GemvInput>(&self, stream: &Arc<CudaStream>, entry: &'static esmm_spec::RegistryEntry, w: &GemvWeights<T>, call: &GemvCall, events: Option<&mut StageEvents>) -> Result<()> {
+    pub(crate) fn gemv_launch<T: GemvInput>(&self, stream: &Arc<CudaStream>, v: &LoadedVariant, w: &GemvWeights<T>, call: &GemvCall, events: Option<&mut StageEvents>) -> Result<()> {
+        let entry = v.entry;
         let KernelSpec::Gemv(spec) = entry.spec else {
             return Err(Error::VariantMismatch { name: entry.name.into(), reason: "it is not a gemv variant".into() });
         };
-        let v = self.load(entry)?;
         let (n_out, k_pos) = match spec.sparsity {
             GemvSparsity::Dense | GemvSparsity::Input => (w.n, w.k),
             GemvSparsity::RowList => (w.n, call.list.map_or(0, |l| l.capacity)),
             GemvSparsity::OutList => (call.list.map_or(0, |l| l.capacity), w.k),
         };
-        let l = &entry.launches[0];
+        let Some(gi) = entry.launches.iter().position(|l| l.stage == esmm_spec::Stage::Gemm) else {
+            return Err(Error::VariantMismatch { name: entry.name.into(), reason: "it has no GEMV launch".into() });
+        };
+        let l = &entry.launches[gi];
         let esmm_spec::GridRule::Gemv { cols, rows, xs_bytes, max_chunk } = l.grid else {
             return Err(Error::VariantMismatch { name: entry.name.into(), reason: "its launch has no gemv grid".into() });
         };
-        let resident = u64::from(v.max_ctas_per_sm[0]) * u64::from(self.info.sm_count);
+        let resident = u64::from(v.max_ctas_per_sm[gi]) * u64::from(self.info.sm_count);
         let dims = Dims::new(call.m, n_out, k_pos.max(1));
         let (gx, splits, chunk) = esmm_spec::abi::gemv_split(cols, rows, xs_bytes, max_chunk, dims.m, dims.n, dims.k, resident);
         let mut vals = ArgValues {
@@ -374,17 +379,15 @@ impl Esmm {
             nidx: call.list.map_or(0, |l| l.count),
             ..Default::default()
         };
-        let ws = self.workspaces.get(stream);
-        {
+        if splits > 1 {
+            let ws = self.workspaces.get(stream);
             let mut ws = lock(&ws);
-            if splits > 1 {
-                vals.partials = ws.partials((splits as usize) * GEMV_MAX_M * (gx as usize) * cols as usize * 4)?;
-                vals.counters = ws.counters(gx as usize)?;
-            }
+            vals.partials = ws.partials((splits as usize) * GEMV_MAX_M * (gx as usize) * cols as usize * 4)?;
+            vals.counters = ws.counters(gx as usize)?;
         }
         // The kernel's N and K are the weights'; the grid follows the outputs and split positions.
         vals.grid_dims = Some(dims);
-        launch_timed(stream, &v, 0, self.info.sm_count, &vals, events)
+        launch_timed(stream, v, gi, self.info.sm_count, &vals, events)
     }
 }
 
