@@ -20,7 +20,8 @@ const DEFAULT_SMEM_LIMIT: u32 = 48 * 1024;
 pub(crate) struct LoadedVariant {
     pub(crate) entry: &'static RegistryEntry,
     pub(crate) functions: Vec<CudaFunction>,
-    /// Max active CTAs per SM for each launch (used by persistent launches; 0 otherwise).
+    /// Max active CTAs per SM for each launch (used by persistent launches and the gemv split;
+    /// 0 otherwise).
     pub(crate) max_ctas_per_sm: Vec<u32>,
     _module: Arc<CudaModule>,
 }
@@ -61,6 +62,10 @@ impl ModuleCache {
                         reason: "it needs cooperative launch, which this GPU does not support".into(),
                     });
                 }
+                f.occupancy_max_active_blocks_per_multiprocessor(l.threads, l.dynamic_smem as usize, None)
+                    .during(&format!("querying the occupancy of {symbol}"))?
+            } else if matches!(l.grid, esmm_spec::GridRule::Gemv { .. }) {
+                // The gemv split fills one wave of resident CTAs.
                 f.occupancy_max_active_blocks_per_multiprocessor(l.threads, l.dynamic_smem as usize, None)
                     .during(&format!("querying the occupancy of {symbol}"))?
             } else {
