@@ -1,4 +1,4 @@
-//! docs/ARCHITECTURE.md must embed, verbatim, the ABI table of every esmm and tc launch stage as
+//! docs/ARCHITECTURE.md must embed, verbatim, the ABI table of every esmm, tc and gemv launch stage as
 //! `esmm_spec::abi::doc_table` writes it, so the documented ABI is the one the kernels and the
 //! runtime use. On failure the expected Markdown block is printed for pasting.
 
@@ -18,7 +18,19 @@ fn expected_tables() -> Vec<String> {
     .into_iter()
     .map(|(stage, title)| doc_table(title, stage_args(stage)))
     .chain(tc_tables())
+    .chain(gemv_tables())
     .collect()
+}
+
+/// Family gemv's tables (bf16 shown).
+fn gemv_tables() -> Vec<String> {
+    use esmm_spec::families::gemv::{gemv_args, SCATTER_ARGS, SELECT_ARGS};
+    use esmm_spec::ElemType;
+    vec![
+        doc_table("gemv GEMV stage `{name}_gemm` (bf16 shown)", gemv_args(ElemType::Bf16, ElemType::Bf16)),
+        doc_table("gemv select stage `{name}_select` (output-list variants; the sparse MLP)", &SELECT_ARGS),
+        doc_table("gemv scatter stage `{name}_scatter` (output-list variants; the weight cache)", &SCATTER_ARGS),
+    ]
 }
 
 /// Family tc's tables, for bf16 inputs and outputs (other types change only the pointer types).
