@@ -26,9 +26,16 @@ __device__ unsigned gv_kth_key(const float* __restrict__ s, int n, int k, unsign
         for (int b = tid; b < 256; b += GV_SELECT_THREADS) hist[b] = 0u;
         __syncthreads();
         const unsigned mask_hi = shift == 24 ? 0u : (0xffffffffu << (shift + 8));
-        for (int i = tid; i < n; i += GV_SELECT_THREADS) {
-            const unsigned key = gv_key(s[i]);
-            if ((key & mask_hi) == prefix) atomicAdd(&hist[(key >> shift) & 255u], 1u);
+        // n is padded to whole warps so every lane reaches the warp-aggregated atomic: most keys
+        // share their top byte, and one shared-memory atomic per distinct bin and warp avoids
+        // serialising thousands of updates of the same bin.
+        const int n_pad = (n + 31) / 32 * 32;
+        for (int i = tid; i < n_pad; i += GV_SELECT_THREADS) {
+            const unsigned key = i < n ? gv_key(s[i]) : 0u;
+            const bool in = i < n && (key & mask_hi) == prefix;
+            const unsigned bin = in ? ((key >> shift) & 255u) : 256u;
+            const unsigned peers = __match_any_sync(0xffffffffu, bin);
+            if (in && (threadIdx.x & 31) == __ffs(peers) - 1) atomicAdd(&hist[bin], __popc(peers));
         }
         __syncthreads();
         if (tid == 0) {
