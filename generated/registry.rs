@@ -3607,7 +3607,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x7aa530e894718e2c,
+        source_hash: 0x36fc110e4ec8907d,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -3666,7 +3666,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x73ffeca25a799e36,
+        source_hash: 0x3c997f15403b7d25,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -3725,7 +3725,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xe7331a05ca89344f,
+        source_hash: 0xc70ad5e55aace67e,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -3784,7 +3784,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x97fbadddab61bec0,
+        source_hash: 0x94a99a4b5f3c8119,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -3843,7 +3843,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x2d67cdb3dfe59afa,
+        source_hash: 0xd32016a44fd485b7,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -3902,7 +3902,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x5dfc9b99c26646e4,
+        source_hash: 0x0a201a0b4d30f487,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -3961,7 +3961,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x936f039968500d33,
+        source_hash: 0x16f59ea676c4111c,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -4020,7 +4020,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x726d620ce7a60605,
+        source_hash: 0xa04c716bf9d8fdbe,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -4079,7 +4079,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x38cf8d1ce3e70cd6,
+        source_hash: 0x2b291ee5f941a03f,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -4138,7 +4138,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x4672ec9604ee7ee9,
+        source_hash: 0xe06d81bcd396c2fc,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -4197,7 +4197,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x2c47542c1022301b,
+        source_hash: 0x4be04a0bbf89b286,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -4256,7 +4256,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x321ed34a8cc3c789,
+        source_hash: 0xe6e73efe882710c9,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Select,
@@ -4342,7 +4342,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xb603370f4ae0476d,
+        source_hash: 0x55de391ff731813d,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Select,
@@ -4428,7 +4428,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xa0decad0cd09d660,
+        source_hash: 0xcc27dcf9baaee186,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Select,
@@ -4514,7 +4514,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xd8f58b4564593ac3,
+        source_hash: 0xb764266792d91903,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Select,
@@ -4600,7 +4600,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x856be816e8153201,
+        source_hash: 0xe6af43c635558f92,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -4659,7 +4659,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x456b4102afd06bc7,
+        source_hash: 0x44f9826ff91f4206,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -4718,7 +4718,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x8970e53bf032e710,
+        source_hash: 0x43d075b703c329c3,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -4777,7 +4777,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x341b6b989025a5d7,
+        source_hash: 0x71e44be9c80383ec,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -4836,7 +4836,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x8b0e2043fbc21f87,
+        source_hash: 0x230461a2e43ac426,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -4895,7 +4895,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x7a1e43f39ed20560,
+        source_hash: 0x0baa32423eedecd1,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -4954,7 +4954,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xfe0a9310f5b1ebae,
+        source_hash: 0x1b0e9a4662e0f0d7,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -5013,7 +5013,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x311d5400ad240d07,
+        source_hash: 0x39b208f836b3f834,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -5072,7 +5072,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xd8a1016ac2330e60,
+        source_hash: 0x4faed4795e26018f,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -5131,7 +5131,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xa51038c17bd0f696,
+        source_hash: 0x121148d9602537ff,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -5190,7 +5190,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x57bf4df8b106ee6e,
+        source_hash: 0x0a5f801261fd9656,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Select,
@@ -5276,7 +5276,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x0ca9c81c2efcb0e6,
+        source_hash: 0x056485d31390e2ce,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Select,
@@ -5362,7 +5362,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x105c9137ede8f0c5,
+        source_hash: 0x9307917b706c71df,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Select,
@@ -5448,7 +5448,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x18821083cfb1333a,
+        source_hash: 0x784d34709e191442,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Select,

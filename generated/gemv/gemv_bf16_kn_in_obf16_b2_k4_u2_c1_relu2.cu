@@ -49,7 +49,8 @@ struct GemvCfg {
 //   N and the list count neurons, and the pair lands in one thread's c0 / c1.
 //
 // Work split: grid.x = column blocks (kn: CW * 64 columns; nk: RW * 8 row positions), grid.y =
-// splits of the k (kn: x positions) range, `chunk` positions each. Inside a CTA, KW warps share a
+// splits of the k (kn: x positions) range, `chunk` positions each (list variants re-divide the
+// device-side count over the same CTAs: see the work division in gemv_main). Inside a CTA, KW warps share a
 // column block and interleave its steps; their sums meet in shared memory. With grid.y > 1 each
 // CTA writes fp32 partials part[split][m][col] and the last CTA of a column block (a ticket in
 // counters[blockIdx.x], reset by that CTA) adds them in split order: results are deterministic.
@@ -158,22 +159,48 @@ __device__ __forceinline__ void gemv_main(const typename Cfg::In* __restrict__ x
     const int lane = tid & 31;
     const int g = lane >> 2;
     const int q = lane & 3;
-    const int xstride = gv_xstride(chunk);
-    In* xs = reinterpret_cast<In*>(gv_smem);
-    int* list = reinterpret_cast<int*>(gv_smem + M * xstride * 2);
-    float* red = reinterpret_cast<float*>(gv_smem + M * xstride * 2 + (KN ? (chunk + 31) / 32 * 32 * 4 : 0));
-
     // The position space split across grid.y: kn = x columns (k, or list positions), nk = k.
     const int count_list = (Cfg::SPARSITY == 2 || Cfg::SPARSITY == 3) ? *nidx : 0;
     const int npos = (KN && Cfg::SPARSITY == 2) ? count_list : K;
     // nk: row positions of the output (and the columns written).
     const int nout = (!KN && Cfg::SPARSITY == 3) ? count_list : N;
-    const int col_base = blockIdx.x * COLS;
+
+    // The work division. The host sizes the grid for the list's capacity; a list made on the
+    // device is usually much shorter, so list variants divide the actual count over the CTAs:
+    // row lists (kn) spread the count over every split; output lists (nk) renumber the CTAs
+    // over the active row blocks times as many k-splits as the grid holds (chunk never exceeds
+    // the host's, which bounds the shared memory; the partials fit the host's buffer, sized
+    // for grid.x · grid.y CTAs).
+    int bx = blockIdx.x, by = blockIdx.y, gxv = gridDim.x, splits = gridDim.y;
+    if constexpr (KN && Cfg::SPARSITY == 2) {
+        chunk = min(chunk, max(32, ((npos + splits - 1) / splits + 31) / 32 * 32));
+    }
+    if constexpr (!KN && Cfg::SPARSITY == 3) {
+        const int total = gridDim.x * gridDim.y;
+        const int gx_act = max(1, (nout * G + COLS - 1) / COLS);
+        const int want = max(1, total / gx_act);
+        chunk = min(chunk, max(32, ((K + want - 1) / want + 31) / 32 * 32));
+        const int sp = max(1, (K + chunk - 1) / chunk);
+        const int L = blockIdx.y * gridDim.x + blockIdx.x;
+        if (L >= gx_act * sp) {
+            return;  // a whole CTA: no ticket is taken
+        }
+        bx = L % gx_act;
+        by = L / gx_act;
+        gxv = gx_act;
+        splits = sp;
+    }
+    const int xstride = gv_xstride(chunk);
+    In* xs = reinterpret_cast<In*>(gv_smem);
+    int* list = reinterpret_cast<int*>(gv_smem + M * xstride * 2);
+    float* red = reinterpret_cast<float*>(gv_smem + M * xstride * 2 + (KN ? (chunk + 31) / 32 * 32 * 4 : 0));
+
+    const int col_base = bx * COLS;
     if (!KN && col_base >= nout * G) {
         return;  // every split of this row block exits: no ticket is taken
     }
 
-    const int p0 = blockIdx.y * chunk;
+    const int p0 = by * chunk;
     const int len = max(0, min(p0 + chunk, npos) - p0);
 
     // ---- stage x[0..M)[p0 .. p0 + len) (zero beyond) into shared memory -------------------------
@@ -349,8 +376,7 @@ __device__ __forceinline__ void gemv_main(const typename Cfg::In* __restrict__ x
     __syncthreads();
 
     // ---- sum the KW shares; finish, or hand the partial to the split fix-up ------------------------
-    const int splits = gridDim.y;
-    const size_t pstride = static_cast<size_t>(gridDim.x) * COLS;
+    const size_t pstride = static_cast<size_t>(gxv) * COLS;
     for (int i = tid; i < M * COLS; i += Cfg::THREADS) {
         float v = 0.f;
 #pragma unroll
@@ -362,16 +388,16 @@ __device__ __forceinline__ void gemv_main(const typename Cfg::In* __restrict__ x
         } else {
             const int m = i / COLS;
             const int c = i - m * COLS;
-            __stcg(part + (static_cast<size_t>(blockIdx.y) * 16 + m) * pstride + col_base + c, v);
+            __stcg(part + (static_cast<size_t>(by) * 16 + m) * pstride + col_base + c, v);
         }
     }
     if (splits > 1) {
         __threadfence();
         __syncthreads();
         if (tid == 0) {
-            const unsigned ticket = atomicAdd(counters + blockIdx.x, 1u);
+            const unsigned ticket = atomicAdd(counters + bx, 1u);
             s_last = ticket == static_cast<unsigned>(splits - 1);
-            if (s_last) counters[blockIdx.x] = 0u;  // ready for the next call on this stream
+            if (s_last) counters[bx] = 0u;  // ready for the next call on this stream
         }
         __syncthreads();
         if (!s_last) return;
