@@ -44,7 +44,7 @@ for line in sys.stdin:
     else:
         prefix = "unit-"     # a crate unit-test binary
     dst = os.path.join(".carry/bin", prefix + t["name"])
-    if os.path.basename(dst) not in ("test-gpu_suite", "test-gpu_baselines", "test-gpu_tc", "test-gpu_gemv", "esmm-tune"):
+    if os.path.basename(dst) not in ("test-gpu_suite", "test-gpu_baselines", "test-gpu_tc", "test-gpu_gemv", "test-gpu_mlp", "esmm-tune"):
         continue
     shutil.copy2(msg["executable"], dst)
     print(dst)

@@ -30,10 +30,10 @@ pub static PRESETS: [Preset; 2] = [
     Preset { name: "gemv-nk", description: "decode GEMV, N×K weights, dense (bf16)", spec: KernelSpec::Gemv(NK_DENSE) },
 ];
 
-/// The default variants, per 16-bit input type: kn dense, input-sparse (every epilogue) and
+/// The default variants, per 16-bit input type: kn dense and input-sparse (every epilogue) and
 /// row-list; nk dense and output-list (every epilogue), the gated pair (dense and list), and nk
-/// dense with f32 output (the sparse MLP's predictor scores); for bf16 also kn input-sparse with
-/// f32 output.
+/// dense with f32 output (the sparse MLP's predictor scores); for bf16 also kn input-sparse and
+/// dense with f32 output.
 pub fn defaults() -> Vec<KernelSpec> {
     let mut out = Vec::new();
     for dtype in [ElemType::Bf16, ElemType::F16] {
@@ -42,8 +42,9 @@ pub fn defaults() -> Vec<KernelSpec> {
         for a in Activation::ALL {
             out.push(GemvSpec { activation: a, ..kn });
             out.push(GemvSpec { activation: a, ..nk });
+            // What input-sparse calls run when the weights hold Inf or NaN (nothing skipped).
+            out.push(GemvSpec { sparsity: GemvSparsity::Dense, activation: a, ..kn });
         }
-        out.push(GemvSpec { sparsity: GemvSparsity::Dense, ..kn });
         out.push(GemvSpec { sparsity: GemvSparsity::RowList, ..kn });
         for a in Activation::ALL {
             // The up projection of plain (ReLU, ReLU²) sparse MLPs.
@@ -55,6 +56,7 @@ pub fn defaults() -> Vec<KernelSpec> {
         out.push(GemvSpec { out: ElemType::F32, ..nk });
         if dtype == ElemType::Bf16 {
             out.push(GemvSpec { out: ElemType::F32, ..kn });
+            out.push(GemvSpec { out: ElemType::F32, sparsity: GemvSparsity::Dense, ..kn });
         }
     }
     out.into_iter().map(KernelSpec::Gemv).collect()

@@ -174,8 +174,10 @@ impl Esmm {
             }
             now[n as usize] = true;
         }
-        // XOR with what is cached: slots of cached neurons no longer active are free to replace.
-        let mut free: Vec<usize> = (0..cache.capacity).filter(|s| cache.neuron_of[*s] < 0 || !now[cache.neuron_of[*s] as usize]).collect();
+        // XOR with what is cached: slots of cached neurons no longer active may be replaced; empty
+        // slots are taken first (they sit at the end of the list, which is popped).
+        let mut free: Vec<usize> = (0..cache.capacity).filter(|s| cache.neuron_of[*s] >= 0 && !now[cache.neuron_of[*s] as usize]).collect();
+        free.extend((0..cache.capacity).rev().filter(|s| cache.neuron_of[*s] < 0));
         let mut loaded: Vec<(i32, usize)> = Vec::new();
         let mut evicted = 0;
         for &n in active {

@@ -379,7 +379,9 @@ impl Esmm {
             nidx: call.list.map_or(0, |l| l.count),
             ..Default::default()
         };
-        if splits > 1 {
+        // Output-list kernels re-divide the device-side count into as many k-splits as the grid
+        // holds CTAs (templates/gemv/gemv.cuh), so they always get partials for gx · gy CTAs.
+        if splits > 1 || spec.sparsity == GemvSparsity::OutList {
             let ws = self.workspaces.get(stream);
             let mut ws = lock(&ws);
             vals.partials = ws.partials((splits as usize) * GEMV_MAX_M * (gx as usize) * cols as usize * 4)?;
