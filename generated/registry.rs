@@ -3607,7 +3607,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x36fc110e4ec8907d,
+        source_hash: 0xe1e7e56604ce8378,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -3666,7 +3666,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xeaf9fb5208929a98,
+        source_hash: 0xa2248367a75001ff,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -3725,7 +3725,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x04aaf889fbb1bdad,
+        source_hash: 0x31e43090bd31396a,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -3784,7 +3784,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xab0a26aaf711a3ab,
+        source_hash: 0x68e93c801070cb80,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -3843,12 +3843,12 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x3c997f15403b7d25,
+        source_hash: 0x8844db679aabcbee,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
                 threads: 256,
-                dynamic_smem: 81920,
+                dynamic_smem: 98304,
                 grid: ::esmm_spec::GridRule::Gemv {
                     cols: 128,
                     rows: 1,
@@ -3902,12 +3902,12 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xc70ad5e55aace67e,
+        source_hash: 0x0eb8ffbac1fecf2f,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
                 threads: 256,
-                dynamic_smem: 81920,
+                dynamic_smem: 98304,
                 grid: ::esmm_spec::GridRule::Gemv {
                     cols: 128,
                     rows: 1,
@@ -3961,12 +3961,12 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x94a99a4b5f3c8119,
+        source_hash: 0x32a7fd0aa3255a3c,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
                 threads: 256,
-                dynamic_smem: 81920,
+                dynamic_smem: 98304,
                 grid: ::esmm_spec::GridRule::Gemv {
                     cols: 128,
                     rows: 1,
@@ -4020,12 +4020,12 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xd32016a44fd485b7,
+        source_hash: 0x93c99f84a88dba22,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
                 threads: 256,
-                dynamic_smem: 81920,
+                dynamic_smem: 98304,
                 grid: ::esmm_spec::GridRule::Gemv {
                     cols: 128,
                     rows: 1,
@@ -4079,7 +4079,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x0a201a0b4d30f487,
+        source_hash: 0xbf28167d042f444c,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -4138,7 +4138,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x16f59ea676c4111c,
+        source_hash: 0x86521f741ac3f423,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -4197,7 +4197,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xa04c716bf9d8fdbe,
+        source_hash: 0x54ab4602033c65f5,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -4256,7 +4256,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x2b291ee5f941a03f,
+        source_hash: 0x2577ab81cb43066e,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -4315,7 +4315,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xe06d81bcd396c2fc,
+        source_hash: 0x619f10ce97e87b75,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -4374,7 +4374,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x4be04a0bbf89b286,
+        source_hash: 0x70a9c678539e78bb,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -4433,7 +4433,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xe6e73efe882710c9,
+        source_hash: 0xb6e042994a682164,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Select,
@@ -4519,7 +4519,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x55de391ff731813d,
+        source_hash: 0xcd674560d3cedb68,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Select,
@@ -4605,7 +4605,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xcc27dcf9baaee186,
+        source_hash: 0x43969224bf66a645,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Select,
@@ -4691,7 +4691,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xb764266792d91903,
+        source_hash: 0xc5b5eca0b6352fbc,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Select,
@@ -4777,7 +4777,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xe6af43c635558f92,
+        source_hash: 0x83a69ff413e1b089,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -4836,7 +4836,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x729a00be9db42755,
+        source_hash: 0xaaf4a906799eb96c,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -4895,7 +4895,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x02f41d15061e8f90,
+        source_hash: 0x220dd330efe57235,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -4954,12 +4954,12 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x44f9826ff91f4206,
+        source_hash: 0x7f18813bd607e62f,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
                 threads: 256,
-                dynamic_smem: 81920,
+                dynamic_smem: 98304,
                 grid: ::esmm_spec::GridRule::Gemv {
                     cols: 128,
                     rows: 1,
@@ -5013,12 +5013,12 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x43d075b703c329c3,
+        source_hash: 0x2a465c55e65a1880,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
                 threads: 256,
-                dynamic_smem: 81920,
+                dynamic_smem: 98304,
                 grid: ::esmm_spec::GridRule::Gemv {
                     cols: 128,
                     rows: 1,
@@ -5072,12 +5072,12 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x71e44be9c80383ec,
+        source_hash: 0x7d6fbb00af7f710b,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
                 threads: 256,
-                dynamic_smem: 81920,
+                dynamic_smem: 98304,
                 grid: ::esmm_spec::GridRule::Gemv {
                     cols: 128,
                     rows: 1,
@@ -5131,7 +5131,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x230461a2e43ac426,
+        source_hash: 0x8c5f53c607a4a743,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -5190,7 +5190,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x0baa32423eedecd1,
+        source_hash: 0xf6a39ebb544270cc,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -5249,7 +5249,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x1b0e9a4662e0f0d7,
+        source_hash: 0x1b184c5955a4b802,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -5308,7 +5308,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x39b208f836b3f834,
+        source_hash: 0xf42be117491ac2db,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -5367,7 +5367,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x4faed4795e26018f,
+        source_hash: 0x5ddedf52abba0e10,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -5426,7 +5426,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x121148d9602537ff,
+        source_hash: 0xe73503f89e9f76ae,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -5485,7 +5485,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x0a5f801261fd9656,
+        source_hash: 0xaf24b97f247ac4a1,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Select,
@@ -5571,7 +5571,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x056485d31390e2ce,
+        source_hash: 0xb441d581aad63231,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Select,
@@ -5657,7 +5657,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x9307917b706c71df,
+        source_hash: 0xb6b87df67cf22602,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Select,
@@ -5743,7 +5743,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x784d34709e191442,
+        source_hash: 0x382a3f9c68b62537,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Select,

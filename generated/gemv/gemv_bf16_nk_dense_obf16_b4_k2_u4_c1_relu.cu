@@ -119,6 +119,13 @@ __device__ __forceinline__ float gv_act(float v)
     }
 }
 
+// Ints of one warp's active list (input-sparse kn): its share of `chunk` positions, whole warps.
+template <class Cfg>
+__host__ __device__ constexpr int gv_warp_list(int chunk)
+{
+    return ((chunk + Cfg::KW - 1) / Cfg::KW + 31) / 32 * 32;
+}
+
 // Row stride (elements) of the staged x: a multiple of 32 elements whose byte size is an odd
 // multiple of 64, so the 16-byte reads of rows g and g + 1 fall in different banks.
 __host__ __device__ constexpr int gv_xstride(int chunk)
@@ -126,12 +133,19 @@ __host__ __device__ constexpr int gv_xstride(int chunk)
     return (((chunk + 31) / 32) | 1) * 32;
 }
 
+// Ints of the kn list region: the row list (rows variants), or one list per warp (input-sparse).
+template <class Cfg>
+__host__ __device__ constexpr int gv_list_ints(int chunk)
+{
+    return Cfg::SPARSITY == 1 ? Cfg::CW * Cfg::KW * gv_warp_list<Cfg>(chunk) : (chunk + 31) / 32 * 32;
+}
+
 // Bytes of dynamic shared memory for a launch with `chunk` positions per split and M tokens.
 template <class Cfg>
 __host__ __device__ constexpr unsigned gemv_smem_bytes(int chunk, int M)
 {
     const unsigned xs = static_cast<unsigned>(M) * static_cast<unsigned>(gv_xstride(chunk)) * 2u;
-    const unsigned list = Cfg::LAYOUT == GV_LAYOUT_KN ? static_cast<unsigned>((chunk + 31) / 32 * 32) * 4u : 0u;
+    const unsigned list = Cfg::LAYOUT == GV_LAYOUT_KN ? static_cast<unsigned>(gv_list_ints<Cfg>(chunk)) * 4u : 0u;
     const unsigned cols = Cfg::LAYOUT == GV_LAYOUT_KN ? Cfg::CW * 64u : Cfg::RW * 8u;
     return xs + list + static_cast<unsigned>(Cfg::KW) * static_cast<unsigned>(M) * cols * 4u;
 }
@@ -193,7 +207,7 @@ __device__ __forceinline__ void gemv_main(const typename Cfg::In* __restrict__ x
     const int xstride = gv_xstride(chunk);
     In* xs = reinterpret_cast<In*>(gv_smem);
     int* list = reinterpret_cast<int*>(gv_smem + M * xstride * 2);
-    float* red = reinterpret_cast<float*>(gv_smem + M * xstride * 2 + (KN ? (chunk + 31) / 32 * 32 * 4 : 0));
+    float* red = reinterpret_cast<float*>(gv_smem + M * xstride * 2 + (KN ? gv_list_ints<Cfg>(chunk) * 4 : 0));
 
     const int col_base = bx * COLS;
     if (!KN && col_base >= nout * G) {
@@ -240,31 +254,29 @@ __device__ __forceinline__ void gemv_main(const typename Cfg::In* __restrict__ x
     if constexpr (KN) {
         // ---- the CTA's weight rows: every position, the active ones, or the list ------------------
         int count = len;
+        // Input sparsity: each warp scans its own contiguous share of the CTA's positions and
+        // compacts the active ones into its own list with ballots (no block barrier), then
+        // streams those rows; the KW warps of a column group take consecutive shares.
+        const int share = ((len + Cfg::KW - 1) / Cfg::KW + 31) / 32 * 32;
+        const int w0 = min(kw * share, len);
+        const int w1 = min(w0 + share, len);
+        int* wlist = list + warp * gv_warp_list<Cfg>(chunk);
         if constexpr (Cfg::SPARSITY == 1) {
-            int base = 0;
-            for (int j0 = 0; j0 < len; j0 += Cfg::THREADS) {
-                const int j = j0 + tid;
+            int c = 0;
+            for (int j0 = w0; j0 < w1; j0 += 32) {
+                const int j = j0 + lane;
                 bool act = false;
-                if (j < len) {
+                if (j < w1) {
                     for (int m = 0; m < M; ++m) {
                         act |= (gv_bits(xs[m * xstride + j]) & 0x7fffu) != 0u;
                     }
                 }
                 const unsigned bal = __ballot_sync(0xffffffffu, act);
-                if (lane == 0) s_warp[warp] = __popc(bal);
-                __syncthreads();
-                int off = base;
-                int total = 0;
-                for (int w = 0; w < Cfg::THREADS / 32; ++w) {
-                    const int c = s_warp[w];
-                    off += w < warp ? c : 0;
-                    total += c;
-                }
-                if (act) list[off + __popc(bal & ((1u << lane) - 1u))] = j;
-                base += total;
-                __syncthreads();
+                if (act) wlist[c + __popc(bal & ((1u << lane) - 1u))] = j;
+                c += __popc(bal);
             }
-            count = base;
+            __syncwarp();
+            count = c;
         } else if constexpr (Cfg::SPARSITY == 2) {
             for (int j = tid; j < len; j += Cfg::THREADS) {
                 const int r = idx[p0 + j];
@@ -276,12 +288,15 @@ __device__ __forceinline__ void gemv_main(const typename Cfg::In* __restrict__ x
         const int col = col_base + cw * 64 + 8 * g;  // this thread's 8 physical columns
         const bool col_ok = col < N;
         const int nsteps = (count + 15) / 16;
-        for (int s0 = kw; s0 < nsteps; s0 += Cfg::KW * Cfg::UNROLL) {
+        // Input-sparse warps walk their own list; the others interleave the CTA's steps.
+        constexpr int STRIDE = Cfg::SPARSITY == 1 ? 1 : Cfg::KW;
+        const int first = Cfg::SPARSITY == 1 ? 0 : kw;
+        for (int s0 = first; s0 < nsteps; s0 += STRIDE * Cfg::UNROLL) {
             uint4 w[Cfg::UNROLL][4];
             uint32_t a[Cfg::UNROLL][4];
 #pragma unroll
             for (int u = 0; u < Cfg::UNROLL; ++u) {
-                const int st = s0 + u * Cfg::KW;
+                const int st = s0 + u * STRIDE;
                 uint16_t xv[2][4];
 #pragma unroll
                 for (int i = 0; i < 4; ++i) {
@@ -290,7 +305,7 @@ __device__ __forceinline__ void gemv_main(const typename Cfg::In* __restrict__ x
                     int pos = slot;
                     int row = p0 + slot;
                     if constexpr (Cfg::SPARSITY == 1) {
-                        pos = valid ? list[slot] : 0;
+                        pos = valid ? wlist[slot] : 0;
                         row = p0 + pos;
                     } else if constexpr (Cfg::SPARSITY == 2) {
                         row = valid ? list[slot] : -1;

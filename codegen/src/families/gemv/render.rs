@@ -18,12 +18,15 @@ pub const fn max_chunk(s: &GemvSpec) -> u32 {
     }
 }
 
-/// Dynamic shared memory of a variant: staged x, the kn active list, and the reduction buffer
+/// Dynamic shared memory of a variant: staged x, the kn lists (the row list, or the input-sparse
+/// warps' active lists), and the reduction buffer
 /// of `kw` warps × 16 tokens × the CTA's positions (fp32).
 pub const fn smem_bytes(s: &GemvSpec) -> u32 {
-    let list = match s.layout {
-        GemvLayout::Kn => max_chunk(s) * 4,
-        GemvLayout::Nk => 0,
+    let list = match (s.layout, s.sparsity) {
+        // One list per warp, each a whole number of warps' worth of its share of the positions.
+        (GemvLayout::Kn, GemvSparsity::Input) => s.block * s.kw * max_chunk(s).div_ceil(s.kw).div_ceil(32) * 32 * 4,
+        (GemvLayout::Kn, _) => max_chunk(s) * 4,
+        (GemvLayout::Nk, _) => 0,
     };
     XS_BYTES + list + s.kw * 16 * s.cta_positions() * 4
 }
