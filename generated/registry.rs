@@ -3607,7 +3607,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xe1e7e56604ce8378,
+        source_hash: 0x2b8c9516daf18803,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -3666,7 +3666,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xa2248367a75001ff,
+        source_hash: 0x17426686bff9ab1c,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -3725,7 +3725,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x31e43090bd31396a,
+        source_hash: 0x6e01129b9ad32ee7,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -3784,7 +3784,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x68e93c801070cb80,
+        source_hash: 0x45b75502f78a4101,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -3828,7 +3828,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
         ],
     },
     ::esmm_spec::RegistryEntry {
-        name: "gemv_bf16_kn_in_obf16_b2_k4_u2_c1_none",
+        name: "gemv_bf16_kn_in_obf16_b2_k4_u2_c2_none",
         spec: ::esmm_spec::KernelSpec::Gemv(::esmm_spec::GemvSpec {
             dtype: ::esmm_spec::ElemType::Bf16,
             out: ::esmm_spec::ElemType::Bf16,
@@ -3838,12 +3838,12 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             block: 2,
             kw: 4,
             unroll: 2,
-            cache: 1,
+            cache: 2,
             activation: ::esmm_spec::Activation::None,
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x8844db679aabcbee,
+        source_hash: 0xb08bfc8398938814,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -3887,7 +3887,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
         ],
     },
     ::esmm_spec::RegistryEntry {
-        name: "gemv_bf16_kn_in_obf16_b2_k4_u2_c1_relu",
+        name: "gemv_bf16_kn_in_obf16_b2_k4_u2_c2_relu",
         spec: ::esmm_spec::KernelSpec::Gemv(::esmm_spec::GemvSpec {
             dtype: ::esmm_spec::ElemType::Bf16,
             out: ::esmm_spec::ElemType::Bf16,
@@ -3897,12 +3897,12 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             block: 2,
             kw: 4,
             unroll: 2,
-            cache: 1,
+            cache: 2,
             activation: ::esmm_spec::Activation::Relu,
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x0eb8ffbac1fecf2f,
+        source_hash: 0x503d20091e74bf89,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -3946,7 +3946,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
         ],
     },
     ::esmm_spec::RegistryEntry {
-        name: "gemv_bf16_kn_in_obf16_b2_k4_u2_c1_relu2",
+        name: "gemv_bf16_kn_in_obf16_b2_k4_u2_c2_relu2",
         spec: ::esmm_spec::KernelSpec::Gemv(::esmm_spec::GemvSpec {
             dtype: ::esmm_spec::ElemType::Bf16,
             out: ::esmm_spec::ElemType::Bf16,
@@ -3956,12 +3956,12 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             block: 2,
             kw: 4,
             unroll: 2,
-            cache: 1,
+            cache: 2,
             activation: ::esmm_spec::Activation::Relu2,
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x32a7fd0aa3255a3c,
+        source_hash: 0x412c118fa02c466e,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -4005,7 +4005,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
         ],
     },
     ::esmm_spec::RegistryEntry {
-        name: "gemv_bf16_kn_in_of32_b2_k4_u2_c1_none",
+        name: "gemv_bf16_kn_in_of32_b2_k4_u2_c2_none",
         spec: ::esmm_spec::KernelSpec::Gemv(::esmm_spec::GemvSpec {
             dtype: ::esmm_spec::ElemType::Bf16,
             out: ::esmm_spec::ElemType::F32,
@@ -4015,12 +4015,12 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             block: 2,
             kw: 4,
             unroll: 2,
-            cache: 1,
+            cache: 2,
             activation: ::esmm_spec::Activation::None,
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x93c99f84a88dba22,
+        source_hash: 0xe56c1fabcaebeeda,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -4064,7 +4064,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
         ],
     },
     ::esmm_spec::RegistryEntry {
-        name: "gemv_bf16_kn_rows_obf16_b2_k4_u2_c1_none",
+        name: "gemv_bf16_kn_rows_obf16_b2_k4_u2_c2_none",
         spec: ::esmm_spec::KernelSpec::Gemv(::esmm_spec::GemvSpec {
             dtype: ::esmm_spec::ElemType::Bf16,
             out: ::esmm_spec::ElemType::Bf16,
@@ -4074,12 +4074,12 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             block: 2,
             kw: 4,
             unroll: 2,
-            cache: 1,
+            cache: 2,
             activation: ::esmm_spec::Activation::None,
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xbf28167d042f444c,
+        source_hash: 0x50c449bc0324cd86,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -4123,29 +4123,29 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
         ],
     },
     ::esmm_spec::RegistryEntry {
-        name: "gemv_bf16_nk_dense_obf16_b4_k2_u4_c1_gated_none",
+        name: "gemv_bf16_nk_dense_obf16_b8_k1_u8_c1_gated_none",
         spec: ::esmm_spec::KernelSpec::Gemv(::esmm_spec::GemvSpec {
             dtype: ::esmm_spec::ElemType::Bf16,
             out: ::esmm_spec::ElemType::Bf16,
             layout: ::esmm_spec::GemvLayout::Nk,
             sparsity: ::esmm_spec::GemvSparsity::Dense,
             gated: true,
-            block: 4,
-            kw: 2,
-            unroll: 4,
+            block: 8,
+            kw: 1,
+            unroll: 8,
             cache: 1,
             activation: ::esmm_spec::Activation::None,
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x86521f741ac3f423,
+        source_hash: 0x91ed87a4904b99c3,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
                 threads: 256,
                 dynamic_smem: 36864,
                 grid: ::esmm_spec::GridRule::Gemv {
-                    cols: 32,
+                    cols: 64,
                     rows: 2,
                     xs_bytes: 32768,
                     max_chunk: 16384,
@@ -4182,29 +4182,29 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
         ],
     },
     ::esmm_spec::RegistryEntry {
-        name: "gemv_bf16_nk_dense_obf16_b4_k2_u4_c1_none",
+        name: "gemv_bf16_nk_dense_obf16_b8_k1_u8_c1_none",
         spec: ::esmm_spec::KernelSpec::Gemv(::esmm_spec::GemvSpec {
             dtype: ::esmm_spec::ElemType::Bf16,
             out: ::esmm_spec::ElemType::Bf16,
             layout: ::esmm_spec::GemvLayout::Nk,
             sparsity: ::esmm_spec::GemvSparsity::Dense,
             gated: false,
-            block: 4,
-            kw: 2,
-            unroll: 4,
+            block: 8,
+            kw: 1,
+            unroll: 8,
             cache: 1,
             activation: ::esmm_spec::Activation::None,
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x54ab4602033c65f5,
+        source_hash: 0x5e919a530598d379,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
                 threads: 256,
                 dynamic_smem: 36864,
                 grid: ::esmm_spec::GridRule::Gemv {
-                    cols: 32,
+                    cols: 64,
                     rows: 1,
                     xs_bytes: 32768,
                     max_chunk: 16384,
@@ -4241,29 +4241,29 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
         ],
     },
     ::esmm_spec::RegistryEntry {
-        name: "gemv_bf16_nk_dense_obf16_b4_k2_u4_c1_relu",
+        name: "gemv_bf16_nk_dense_obf16_b8_k1_u8_c1_relu",
         spec: ::esmm_spec::KernelSpec::Gemv(::esmm_spec::GemvSpec {
             dtype: ::esmm_spec::ElemType::Bf16,
             out: ::esmm_spec::ElemType::Bf16,
             layout: ::esmm_spec::GemvLayout::Nk,
             sparsity: ::esmm_spec::GemvSparsity::Dense,
             gated: false,
-            block: 4,
-            kw: 2,
-            unroll: 4,
+            block: 8,
+            kw: 1,
+            unroll: 8,
             cache: 1,
             activation: ::esmm_spec::Activation::Relu,
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x2577ab81cb43066e,
+        source_hash: 0xc55b72fe89d1377e,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
                 threads: 256,
                 dynamic_smem: 36864,
                 grid: ::esmm_spec::GridRule::Gemv {
-                    cols: 32,
+                    cols: 64,
                     rows: 1,
                     xs_bytes: 32768,
                     max_chunk: 16384,
@@ -4300,29 +4300,29 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
         ],
     },
     ::esmm_spec::RegistryEntry {
-        name: "gemv_bf16_nk_dense_obf16_b4_k2_u4_c1_relu2",
+        name: "gemv_bf16_nk_dense_obf16_b8_k1_u8_c1_relu2",
         spec: ::esmm_spec::KernelSpec::Gemv(::esmm_spec::GemvSpec {
             dtype: ::esmm_spec::ElemType::Bf16,
             out: ::esmm_spec::ElemType::Bf16,
             layout: ::esmm_spec::GemvLayout::Nk,
             sparsity: ::esmm_spec::GemvSparsity::Dense,
             gated: false,
-            block: 4,
-            kw: 2,
-            unroll: 4,
+            block: 8,
+            kw: 1,
+            unroll: 8,
             cache: 1,
             activation: ::esmm_spec::Activation::Relu2,
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x619f10ce97e87b75,
+        source_hash: 0xfc2bb660fb3fe251,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
                 threads: 256,
                 dynamic_smem: 36864,
                 grid: ::esmm_spec::GridRule::Gemv {
-                    cols: 32,
+                    cols: 64,
                     rows: 1,
                     xs_bytes: 32768,
                     max_chunk: 16384,
@@ -4359,29 +4359,29 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
         ],
     },
     ::esmm_spec::RegistryEntry {
-        name: "gemv_bf16_nk_dense_of32_b4_k2_u4_c1_none",
+        name: "gemv_bf16_nk_dense_of32_b8_k1_u8_c1_none",
         spec: ::esmm_spec::KernelSpec::Gemv(::esmm_spec::GemvSpec {
             dtype: ::esmm_spec::ElemType::Bf16,
             out: ::esmm_spec::ElemType::F32,
             layout: ::esmm_spec::GemvLayout::Nk,
             sparsity: ::esmm_spec::GemvSparsity::Dense,
             gated: false,
-            block: 4,
-            kw: 2,
-            unroll: 4,
+            block: 8,
+            kw: 1,
+            unroll: 8,
             cache: 1,
             activation: ::esmm_spec::Activation::None,
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x70a9c678539e78bb,
+        source_hash: 0xe20b25e9f935bdb9,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
                 threads: 256,
                 dynamic_smem: 36864,
                 grid: ::esmm_spec::GridRule::Gemv {
-                    cols: 32,
+                    cols: 64,
                     rows: 1,
                     xs_bytes: 32768,
                     max_chunk: 16384,
@@ -4418,22 +4418,22 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
         ],
     },
     ::esmm_spec::RegistryEntry {
-        name: "gemv_bf16_nk_outs_obf16_b4_k2_u4_c1_gated_none",
+        name: "gemv_bf16_nk_outs_obf16_b8_k1_u8_c1_gated_none",
         spec: ::esmm_spec::KernelSpec::Gemv(::esmm_spec::GemvSpec {
             dtype: ::esmm_spec::ElemType::Bf16,
             out: ::esmm_spec::ElemType::Bf16,
             layout: ::esmm_spec::GemvLayout::Nk,
             sparsity: ::esmm_spec::GemvSparsity::OutList,
             gated: true,
-            block: 4,
-            kw: 2,
-            unroll: 4,
+            block: 8,
+            kw: 1,
+            unroll: 8,
             cache: 1,
             activation: ::esmm_spec::Activation::None,
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xb6e042994a682164,
+        source_hash: 0xcc7e2c846d31c8b0,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Select,
@@ -4467,7 +4467,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
                 threads: 256,
                 dynamic_smem: 36864,
                 grid: ::esmm_spec::GridRule::Gemv {
-                    cols: 32,
+                    cols: 64,
                     rows: 2,
                     xs_bytes: 32768,
                     max_chunk: 16384,
@@ -4504,22 +4504,22 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
         ],
     },
     ::esmm_spec::RegistryEntry {
-        name: "gemv_bf16_nk_outs_obf16_b4_k2_u4_c1_none",
+        name: "gemv_bf16_nk_outs_obf16_b8_k1_u8_c1_none",
         spec: ::esmm_spec::KernelSpec::Gemv(::esmm_spec::GemvSpec {
             dtype: ::esmm_spec::ElemType::Bf16,
             out: ::esmm_spec::ElemType::Bf16,
             layout: ::esmm_spec::GemvLayout::Nk,
             sparsity: ::esmm_spec::GemvSparsity::OutList,
             gated: false,
-            block: 4,
-            kw: 2,
-            unroll: 4,
+            block: 8,
+            kw: 1,
+            unroll: 8,
             cache: 1,
             activation: ::esmm_spec::Activation::None,
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xcd674560d3cedb68,
+        source_hash: 0xfbab8e69e51f3b70,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Select,
@@ -4553,7 +4553,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
                 threads: 256,
                 dynamic_smem: 36864,
                 grid: ::esmm_spec::GridRule::Gemv {
-                    cols: 32,
+                    cols: 64,
                     rows: 1,
                     xs_bytes: 32768,
                     max_chunk: 16384,
@@ -4590,22 +4590,22 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
         ],
     },
     ::esmm_spec::RegistryEntry {
-        name: "gemv_bf16_nk_outs_obf16_b4_k2_u4_c1_relu",
+        name: "gemv_bf16_nk_outs_obf16_b8_k1_u8_c1_relu",
         spec: ::esmm_spec::KernelSpec::Gemv(::esmm_spec::GemvSpec {
             dtype: ::esmm_spec::ElemType::Bf16,
             out: ::esmm_spec::ElemType::Bf16,
             layout: ::esmm_spec::GemvLayout::Nk,
             sparsity: ::esmm_spec::GemvSparsity::OutList,
             gated: false,
-            block: 4,
-            kw: 2,
-            unroll: 4,
+            block: 8,
+            kw: 1,
+            unroll: 8,
             cache: 1,
             activation: ::esmm_spec::Activation::Relu,
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x43969224bf66a645,
+        source_hash: 0xe0d2c244d85c5ba9,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Select,
@@ -4639,7 +4639,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
                 threads: 256,
                 dynamic_smem: 36864,
                 grid: ::esmm_spec::GridRule::Gemv {
-                    cols: 32,
+                    cols: 64,
                     rows: 1,
                     xs_bytes: 32768,
                     max_chunk: 16384,
@@ -4676,22 +4676,22 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
         ],
     },
     ::esmm_spec::RegistryEntry {
-        name: "gemv_bf16_nk_outs_obf16_b4_k2_u4_c1_relu2",
+        name: "gemv_bf16_nk_outs_obf16_b8_k1_u8_c1_relu2",
         spec: ::esmm_spec::KernelSpec::Gemv(::esmm_spec::GemvSpec {
             dtype: ::esmm_spec::ElemType::Bf16,
             out: ::esmm_spec::ElemType::Bf16,
             layout: ::esmm_spec::GemvLayout::Nk,
             sparsity: ::esmm_spec::GemvSparsity::OutList,
             gated: false,
-            block: 4,
-            kw: 2,
-            unroll: 4,
+            block: 8,
+            kw: 1,
+            unroll: 8,
             cache: 1,
             activation: ::esmm_spec::Activation::Relu2,
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xc5b5eca0b6352fbc,
+        source_hash: 0x7990d0da44cb8c74,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Select,
@@ -4725,7 +4725,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
                 threads: 256,
                 dynamic_smem: 36864,
                 grid: ::esmm_spec::GridRule::Gemv {
-                    cols: 32,
+                    cols: 64,
                     rows: 1,
                     xs_bytes: 32768,
                     max_chunk: 16384,
@@ -4777,7 +4777,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x83a69ff413e1b089,
+        source_hash: 0xcc62862996be4428,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -4836,7 +4836,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xaaf4a906799eb96c,
+        source_hash: 0x5c95af137431d4cd,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -4895,7 +4895,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x220dd330efe57235,
+        source_hash: 0x6e30cf04ed1a8e8a,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -4939,7 +4939,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
         ],
     },
     ::esmm_spec::RegistryEntry {
-        name: "gemv_f16_kn_in_of16_b2_k4_u2_c1_none",
+        name: "gemv_f16_kn_in_of16_b2_k4_u2_c2_none",
         spec: ::esmm_spec::KernelSpec::Gemv(::esmm_spec::GemvSpec {
             dtype: ::esmm_spec::ElemType::F16,
             out: ::esmm_spec::ElemType::F16,
@@ -4949,12 +4949,12 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             block: 2,
             kw: 4,
             unroll: 2,
-            cache: 1,
+            cache: 2,
             activation: ::esmm_spec::Activation::None,
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x7f18813bd607e62f,
+        source_hash: 0x0be7877739ef7427,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -4998,7 +4998,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
         ],
     },
     ::esmm_spec::RegistryEntry {
-        name: "gemv_f16_kn_in_of16_b2_k4_u2_c1_relu",
+        name: "gemv_f16_kn_in_of16_b2_k4_u2_c2_relu",
         spec: ::esmm_spec::KernelSpec::Gemv(::esmm_spec::GemvSpec {
             dtype: ::esmm_spec::ElemType::F16,
             out: ::esmm_spec::ElemType::F16,
@@ -5008,12 +5008,12 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             block: 2,
             kw: 4,
             unroll: 2,
-            cache: 1,
+            cache: 2,
             activation: ::esmm_spec::Activation::Relu,
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x2a465c55e65a1880,
+        source_hash: 0x480617b18199122c,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -5057,7 +5057,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
         ],
     },
     ::esmm_spec::RegistryEntry {
-        name: "gemv_f16_kn_in_of16_b2_k4_u2_c1_relu2",
+        name: "gemv_f16_kn_in_of16_b2_k4_u2_c2_relu2",
         spec: ::esmm_spec::KernelSpec::Gemv(::esmm_spec::GemvSpec {
             dtype: ::esmm_spec::ElemType::F16,
             out: ::esmm_spec::ElemType::F16,
@@ -5067,12 +5067,12 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             block: 2,
             kw: 4,
             unroll: 2,
-            cache: 1,
+            cache: 2,
             activation: ::esmm_spec::Activation::Relu2,
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x7d6fbb00af7f710b,
+        source_hash: 0xa8b53651157d3d97,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -5116,7 +5116,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
         ],
     },
     ::esmm_spec::RegistryEntry {
-        name: "gemv_f16_kn_rows_of16_b2_k4_u2_c1_none",
+        name: "gemv_f16_kn_rows_of16_b2_k4_u2_c2_none",
         spec: ::esmm_spec::KernelSpec::Gemv(::esmm_spec::GemvSpec {
             dtype: ::esmm_spec::ElemType::F16,
             out: ::esmm_spec::ElemType::F16,
@@ -5126,12 +5126,12 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             block: 2,
             kw: 4,
             unroll: 2,
-            cache: 1,
+            cache: 2,
             activation: ::esmm_spec::Activation::None,
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x8c5f53c607a4a743,
+        source_hash: 0x6444aa223a61230f,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -5175,29 +5175,29 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
         ],
     },
     ::esmm_spec::RegistryEntry {
-        name: "gemv_f16_nk_dense_of16_b4_k2_u4_c1_gated_none",
+        name: "gemv_f16_nk_dense_of16_b8_k1_u8_c1_gated_none",
         spec: ::esmm_spec::KernelSpec::Gemv(::esmm_spec::GemvSpec {
             dtype: ::esmm_spec::ElemType::F16,
             out: ::esmm_spec::ElemType::F16,
             layout: ::esmm_spec::GemvLayout::Nk,
             sparsity: ::esmm_spec::GemvSparsity::Dense,
             gated: true,
-            block: 4,
-            kw: 2,
-            unroll: 4,
+            block: 8,
+            kw: 1,
+            unroll: 8,
             cache: 1,
             activation: ::esmm_spec::Activation::None,
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xf6a39ebb544270cc,
+        source_hash: 0x9b343cdbb3af4f5a,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
                 threads: 256,
                 dynamic_smem: 36864,
                 grid: ::esmm_spec::GridRule::Gemv {
-                    cols: 32,
+                    cols: 64,
                     rows: 2,
                     xs_bytes: 32768,
                     max_chunk: 16384,
@@ -5234,29 +5234,29 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
         ],
     },
     ::esmm_spec::RegistryEntry {
-        name: "gemv_f16_nk_dense_of16_b4_k2_u4_c1_none",
+        name: "gemv_f16_nk_dense_of16_b8_k1_u8_c1_none",
         spec: ::esmm_spec::KernelSpec::Gemv(::esmm_spec::GemvSpec {
             dtype: ::esmm_spec::ElemType::F16,
             out: ::esmm_spec::ElemType::F16,
             layout: ::esmm_spec::GemvLayout::Nk,
             sparsity: ::esmm_spec::GemvSparsity::Dense,
             gated: false,
-            block: 4,
-            kw: 2,
-            unroll: 4,
+            block: 8,
+            kw: 1,
+            unroll: 8,
             cache: 1,
             activation: ::esmm_spec::Activation::None,
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x1b184c5955a4b802,
+        source_hash: 0x93541bbfa206cacc,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
                 threads: 256,
                 dynamic_smem: 36864,
                 grid: ::esmm_spec::GridRule::Gemv {
-                    cols: 32,
+                    cols: 64,
                     rows: 1,
                     xs_bytes: 32768,
                     max_chunk: 16384,
@@ -5293,29 +5293,29 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
         ],
     },
     ::esmm_spec::RegistryEntry {
-        name: "gemv_f16_nk_dense_of16_b4_k2_u4_c1_relu",
+        name: "gemv_f16_nk_dense_of16_b8_k1_u8_c1_relu",
         spec: ::esmm_spec::KernelSpec::Gemv(::esmm_spec::GemvSpec {
             dtype: ::esmm_spec::ElemType::F16,
             out: ::esmm_spec::ElemType::F16,
             layout: ::esmm_spec::GemvLayout::Nk,
             sparsity: ::esmm_spec::GemvSparsity::Dense,
             gated: false,
-            block: 4,
-            kw: 2,
-            unroll: 4,
+            block: 8,
+            kw: 1,
+            unroll: 8,
             cache: 1,
             activation: ::esmm_spec::Activation::Relu,
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xf42be117491ac2db,
+        source_hash: 0x00444bb8e7aed1c9,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
                 threads: 256,
                 dynamic_smem: 36864,
                 grid: ::esmm_spec::GridRule::Gemv {
-                    cols: 32,
+                    cols: 64,
                     rows: 1,
                     xs_bytes: 32768,
                     max_chunk: 16384,
@@ -5352,29 +5352,29 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
         ],
     },
     ::esmm_spec::RegistryEntry {
-        name: "gemv_f16_nk_dense_of16_b4_k2_u4_c1_relu2",
+        name: "gemv_f16_nk_dense_of16_b8_k1_u8_c1_relu2",
         spec: ::esmm_spec::KernelSpec::Gemv(::esmm_spec::GemvSpec {
             dtype: ::esmm_spec::ElemType::F16,
             out: ::esmm_spec::ElemType::F16,
             layout: ::esmm_spec::GemvLayout::Nk,
             sparsity: ::esmm_spec::GemvSparsity::Dense,
             gated: false,
-            block: 4,
-            kw: 2,
-            unroll: 4,
+            block: 8,
+            kw: 1,
+            unroll: 8,
             cache: 1,
             activation: ::esmm_spec::Activation::Relu2,
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x5ddedf52abba0e10,
+        source_hash: 0xba8053935d999cba,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
                 threads: 256,
                 dynamic_smem: 36864,
                 grid: ::esmm_spec::GridRule::Gemv {
-                    cols: 32,
+                    cols: 64,
                     rows: 1,
                     xs_bytes: 32768,
                     max_chunk: 16384,
@@ -5411,29 +5411,29 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
         ],
     },
     ::esmm_spec::RegistryEntry {
-        name: "gemv_f16_nk_dense_of32_b4_k2_u4_c1_none",
+        name: "gemv_f16_nk_dense_of32_b8_k1_u8_c1_none",
         spec: ::esmm_spec::KernelSpec::Gemv(::esmm_spec::GemvSpec {
             dtype: ::esmm_spec::ElemType::F16,
             out: ::esmm_spec::ElemType::F32,
             layout: ::esmm_spec::GemvLayout::Nk,
             sparsity: ::esmm_spec::GemvSparsity::Dense,
             gated: false,
-            block: 4,
-            kw: 2,
-            unroll: 4,
+            block: 8,
+            kw: 1,
+            unroll: 8,
             cache: 1,
             activation: ::esmm_spec::Activation::None,
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xe73503f89e9f76ae,
+        source_hash: 0xbc3c51854a1275a0,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
                 threads: 256,
                 dynamic_smem: 36864,
                 grid: ::esmm_spec::GridRule::Gemv {
-                    cols: 32,
+                    cols: 64,
                     rows: 1,
                     xs_bytes: 32768,
                     max_chunk: 16384,
@@ -5470,22 +5470,22 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
         ],
     },
     ::esmm_spec::RegistryEntry {
-        name: "gemv_f16_nk_outs_of16_b4_k2_u4_c1_gated_none",
+        name: "gemv_f16_nk_outs_of16_b8_k1_u8_c1_gated_none",
         spec: ::esmm_spec::KernelSpec::Gemv(::esmm_spec::GemvSpec {
             dtype: ::esmm_spec::ElemType::F16,
             out: ::esmm_spec::ElemType::F16,
             layout: ::esmm_spec::GemvLayout::Nk,
             sparsity: ::esmm_spec::GemvSparsity::OutList,
             gated: true,
-            block: 4,
-            kw: 2,
-            unroll: 4,
+            block: 8,
+            kw: 1,
+            unroll: 8,
             cache: 1,
             activation: ::esmm_spec::Activation::None,
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xaf24b97f247ac4a1,
+        source_hash: 0x53ffa6ef5bd0e98f,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Select,
@@ -5519,7 +5519,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
                 threads: 256,
                 dynamic_smem: 36864,
                 grid: ::esmm_spec::GridRule::Gemv {
-                    cols: 32,
+                    cols: 64,
                     rows: 2,
                     xs_bytes: 32768,
                     max_chunk: 16384,
@@ -5556,22 +5556,22 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
         ],
     },
     ::esmm_spec::RegistryEntry {
-        name: "gemv_f16_nk_outs_of16_b4_k2_u4_c1_none",
+        name: "gemv_f16_nk_outs_of16_b8_k1_u8_c1_none",
         spec: ::esmm_spec::KernelSpec::Gemv(::esmm_spec::GemvSpec {
             dtype: ::esmm_spec::ElemType::F16,
             out: ::esmm_spec::ElemType::F16,
             layout: ::esmm_spec::GemvLayout::Nk,
             sparsity: ::esmm_spec::GemvSparsity::OutList,
             gated: false,
-            block: 4,
-            kw: 2,
-            unroll: 4,
+            block: 8,
+            kw: 1,
+            unroll: 8,
             cache: 1,
             activation: ::esmm_spec::Activation::None,
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xb441d581aad63231,
+        source_hash: 0xeb7429dde1a1e14b,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Select,
@@ -5605,7 +5605,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
                 threads: 256,
                 dynamic_smem: 36864,
                 grid: ::esmm_spec::GridRule::Gemv {
-                    cols: 32,
+                    cols: 64,
                     rows: 1,
                     xs_bytes: 32768,
                     max_chunk: 16384,
@@ -5642,22 +5642,22 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
         ],
     },
     ::esmm_spec::RegistryEntry {
-        name: "gemv_f16_nk_outs_of16_b4_k2_u4_c1_relu",
+        name: "gemv_f16_nk_outs_of16_b8_k1_u8_c1_relu",
         spec: ::esmm_spec::KernelSpec::Gemv(::esmm_spec::GemvSpec {
             dtype: ::esmm_spec::ElemType::F16,
             out: ::esmm_spec::ElemType::F16,
             layout: ::esmm_spec::GemvLayout::Nk,
             sparsity: ::esmm_spec::GemvSparsity::OutList,
             gated: false,
-            block: 4,
-            kw: 2,
-            unroll: 4,
+            block: 8,
+            kw: 1,
+            unroll: 8,
             cache: 1,
             activation: ::esmm_spec::Activation::Relu,
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xb6b87df67cf22602,
+        source_hash: 0x551b428c505f4468,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Select,
@@ -5691,7 +5691,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
                 threads: 256,
                 dynamic_smem: 36864,
                 grid: ::esmm_spec::GridRule::Gemv {
-                    cols: 32,
+                    cols: 64,
                     rows: 1,
                     xs_bytes: 32768,
                     max_chunk: 16384,
@@ -5728,22 +5728,22 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
         ],
     },
     ::esmm_spec::RegistryEntry {
-        name: "gemv_f16_nk_outs_of16_b4_k2_u4_c1_relu2",
+        name: "gemv_f16_nk_outs_of16_b8_k1_u8_c1_relu2",
         spec: ::esmm_spec::KernelSpec::Gemv(::esmm_spec::GemvSpec {
             dtype: ::esmm_spec::ElemType::F16,
             out: ::esmm_spec::ElemType::F16,
             layout: ::esmm_spec::GemvLayout::Nk,
             sparsity: ::esmm_spec::GemvSparsity::OutList,
             gated: false,
-            block: 4,
-            kw: 2,
-            unroll: 4,
+            block: 8,
+            kw: 1,
+            unroll: 8,
             cache: 1,
             activation: ::esmm_spec::Activation::Relu2,
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x382a3f9c68b62537,
+        source_hash: 0x228f7337a1a1ee39,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Select,
@@ -5777,7 +5777,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
                 threads: 256,
                 dynamic_smem: 36864,
                 grid: ::esmm_spec::GridRule::Gemv {
-                    cols: 32,
+                    cols: 64,
                     rows: 1,
                     xs_bytes: 32768,
                     max_chunk: 16384,

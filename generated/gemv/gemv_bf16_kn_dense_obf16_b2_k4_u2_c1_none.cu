@@ -42,8 +42,9 @@ struct GemvCfg {
 //   CTA scans its x range and compacts the active k in shared memory). 2 (row list): the weight
 //   rows are idx[0..*nidx), x is compact (x[m][p] multiplies row idx[p]).
 // LAYOUT_NK (W is N x K row-major, row n = output n, the nn.Linear layout): a warp owns 8 output
-//   rows and steps 32 k at a time; thread (g, q) loads W[row g][8q .. 8q + 8) and x[g][same k],
-//   x[g + 8][same k]: 2 mmas with the k order permuted identically in A and B (no shuffles).
+//   rows and steps 64 k at a time; thread (g, q) loads W[row g][16q .. 16q + 16) (two 16-byte
+//   loads: 128 bytes of each row per warp step) and x[g][same k], x[g + 8][same k]: 4 mmas with
+//   the k order permuted identically in A and B (no shuffles).
 //   SPARSITY 0: rows 0..N. 3 (output list): rows idx[0..*nidx), written compact (y[m][p]).
 //   EPI 3 (gated, SiLU(gate) * up): the rows are interleaved (2i = gate of neuron i, 2i+1 = up),
 //   N and the list count neurons, and the pair lands in one thread's c0 / c1.
@@ -349,7 +350,7 @@ __device__ __forceinline__ void gemv_main(const typename Cfg::In* __restrict__ x
             }
         }
     } else {
-        // ---- nk: 8 row positions per warp, 32 k per step ------------------------------------------
+        // ---- nk: 8 row positions per warp, 64 k per step (128 bytes of each row) ---------------------
         const int rpos = col_base + cw * 8 + g;  // this thread's row position
         int row = -1;
         if (rpos < nout * G) {
@@ -362,22 +363,29 @@ __device__ __forceinline__ void gemv_main(const typename Cfg::In* __restrict__ x
             row = base < 0 ? -1 : (GATED ? 2 * base + (rpos & 1) : base);
         }
         const In* wrow = W + static_cast<size_t>(row < 0 ? 0 : row) * ldw;
-        const int nsteps = (len + 31) / 32;
+        const int nsteps = (len + 63) / 64;
+        const uint4 zero = make_uint4(0u, 0u, 0u, 0u);
         for (int s0 = kw; s0 < nsteps; s0 += Cfg::KW * Cfg::UNROLL) {
-            uint4 w[Cfg::UNROLL], xa[Cfg::UNROLL], xb[Cfg::UNROLL];
+            uint4 w[Cfg::UNROLL][2], xa[Cfg::UNROLL][2], xb[Cfg::UNROLL][2];
 #pragma unroll
             for (int u = 0; u < Cfg::UNROLL; ++u) {
                 const int st = s0 + u * Cfg::KW;
-                const int kk = st * 32 + 8 * q;  // relative to p0
-                const bool valid = st < nsteps;
-                w[u] = (valid && row >= 0 && p0 + kk < K) ? gv_load_w<Cfg::CACHE>(wrow + p0 + kk) : make_uint4(0u, 0u, 0u, 0u);
-                xa[u] = (valid && g < M) ? *reinterpret_cast<const uint4*>(xs + g * xstride + kk) : make_uint4(0u, 0u, 0u, 0u);
-                xb[u] = (valid && g + 8 < M) ? *reinterpret_cast<const uint4*>(xs + (g + 8) * xstride + kk) : make_uint4(0u, 0u, 0u, 0u);
+#pragma unroll
+                for (int h = 0; h < 2; ++h) {
+                    const int kk = st * 64 + 16 * q + 8 * h;  // relative to p0
+                    const bool valid = st < nsteps && kk < len;
+                    w[u][h] = (valid && row >= 0 && p0 + kk < K) ? gv_load_w<Cfg::CACHE>(wrow + p0 + kk) : zero;
+                    xa[u][h] = (valid && g < M) ? *reinterpret_cast<const uint4*>(xs + g * xstride + kk) : zero;
+                    xb[u][h] = (valid && g + 8 < M) ? *reinterpret_cast<const uint4*>(xs + (g + 8) * xstride + kk) : zero;
+                }
             }
 #pragma unroll
             for (int u = 0; u < Cfg::UNROLL; ++u) {
-                gv_mma<In>(acc_nk, xa[u].x, xb[u].x, xa[u].y, xb[u].y, w[u].x, w[u].y);
-                gv_mma<In>(acc_nk, xa[u].z, xb[u].z, xa[u].w, xb[u].w, w[u].z, w[u].w);
+#pragma unroll
+                for (int h = 0; h < 2; ++h) {
+                    gv_mma<In>(acc_nk, xa[u][h].x, xb[u][h].x, xa[u][h].y, xb[u][h].y, w[u][h].x, w[u][h].y);
+                    gv_mma<In>(acc_nk, xa[u][h].z, xb[u][h].z, xa[u][h].w, xb[u][h].w, w[u][h].z, w[u][h].w);
+                }
             }
         }
         float* r = red + static_cast<size_t>(kw) * M * COLS;

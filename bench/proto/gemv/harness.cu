@@ -67,13 +67,51 @@ Launch plan(int M, int N, int K, int npos, int nout)
     return l;
 }
 
+// The runtime's plan (codegen/src/families/gemv/render.rs smem + esmm_spec::abi::gemv_split):
+// fixed dynamic smem per variant, one wave of resident CTAs from the occupancy.
+template <class C>
+unsigned variant_smem()
+{
+    const unsigned max_chunk = C::LAYOUT == 0 ? 4096u : 16384u;
+    unsigned list = 0;
+    if (C::LAYOUT == 0) list = C::SPARSITY == 1 ? C::CW * C::KW * ((max_chunk + C::KW - 1) / C::KW + 31) / 32 * 32 * 4 : max_chunk * 4;
+    const unsigned cols = C::LAYOUT == 0 ? C::CW * 64 : C::RW * 8;
+    return 32768u + list + C::KW * 16u * cols * 4u;
+}
+template <class C> void kern_attr();
+template <class C>
+Launch plan_rt(int M, int N, int K, int npos, int nout)
+{
+    const unsigned smem = variant_smem<C>();
+    kern_attr<C>();
+    int per_sm = 0;
+    CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kern<C>, C::THREADS, smem));
+    const long long resident = (long long)per_sm * g_sms;
+    const int cols = C::LAYOUT == 0 ? C::CW * 64 : C::RW * 8;
+    const int G = C::EPI == 3 ? 2 : 1;
+    const long long gx = std::max(1LL, ((long long)(C::LAYOUT == 0 ? N : nout) * G + cols - 1) / cols);
+    const long long want = std::max(1LL, resident / gx);
+    long long k = std::max(1, npos);
+    long long chunk = ((k + want - 1) / want + 31) / 32 * 32;
+    long long cap = std::max(32LL, (32768LL / (2 * std::max(1, M)) - 64) / 32 * 32);
+    chunk = std::min(chunk, cap);
+    chunk = std::min(chunk, (long long)(C::LAYOUT == 0 ? 4096 : 16384));
+    Launch l{(int)gx, (int)((k + chunk - 1) / chunk), (int)chunk, smem};
+    return l;
+}
+
 template <class C>
 void run(const Launch& l, const __nv_bfloat16* x, int ldx, const __nv_bfloat16* W, int ldw, typename C::Out* y, int ldy,
          const int* idx, const int* nidx, int M, int N, int K, cudaStream_t st)
 {
+    kern_attr<C>();
+    kern<C><<<dim3(l.gx, l.gy), C::THREADS, l.smem, st>>>(x, ldx, W, ldw, y, ldy, idx, nidx, M, N, K, l.chunk, g_part, g_counters);
+}
+
+template <class C> void kern_attr()
+{
     static bool attr = false;
     if (!attr) { CK(cudaFuncSetAttribute(kern<C>, cudaFuncAttributeMaxDynamicSharedMemorySize, 200 * 1024)); attr = true; }
-    kern<C><<<dim3(l.gx, l.gy), C::THREADS, l.smem, st>>>(x, ldx, W, ldw, y, ldy, idx, nidx, M, N, K, l.chunk, g_part, g_counters);
 }
 
 static float bf(uint16_t b) { uint32_t u = (uint32_t)b << 16; float f; memcpy(&f, &u, 4); return f; }
@@ -307,6 +345,66 @@ static void time_all()
     }
 }
 
+// ---------------------------------------------------------------- variant sweep (runtime plan)
+template <class C>
+void sweep_one(const char* name, int M, int N, int K, int copies, __nv_bfloat16** W, int ldw, const __nv_bfloat16* x, __nv_bfloat16* y, Timer& T, float base, double roof)
+{
+    Launch l = plan_rt<C>(M, N, K, K, N);
+    float us = T.us([&](int i) { run<C>(l, x, K, W[i % copies], ldw, y, N, nullptr, nullptr, M, N, K, 0); }, 200);
+    CK(cudaGetLastError());
+    printf("  %-34s grid %4dx%-3d chunk %5d smem %6u: %8.2f us  x%.2f  roof %.2f\n", name, l.gx, l.gy, l.chunk, l.smem, us, base / us, roof / us);
+}
+
+#define KN(cw, kw, u, c) sweep_one<Cfg<0, 1, 0, cw, 0, kw, u, c>>("kn in b" #cw " k" #kw " u" #u " c" #c, M, N, K, copies, Wc.data(), N, x, y, T, base, roof)
+#define KND(cw, kw, u, c) sweep_one<Cfg<0, 0, 0, cw, 0, kw, u, c>>("kn dense b" #cw " k" #kw " u" #u " c" #c, M, N, K, copies, Wc.data(), N, x, y, T, base, roof)
+#define NK(rw, kw, u, c) sweep_one<Cfg<1, 0, 0, 0, rw, kw, u, c>>("nk dense b" #rw " k" #kw " u" #u " c" #c, M, N, K, copies, Wt.data(), K, x, y, T, base, roof)
+
+static void sweep_all()
+{
+    size_t bytes = (size_t)2 << 30;
+    uint4* big; unsigned* sink;
+    CK(cudaMalloc(&big, bytes)); CK(cudaMalloc(&sink, 4)); CK(cudaMemset(big, 1, bytes));
+    Timer T;
+    float us_read = T.us([&](int) { stream_read<<<g_sms * 8, 512>>>(big, bytes / 16, sink); }, 10);
+    const double bw = bytes / (us_read * 1e-6);
+    CK(cudaFree(big));
+    const int shapes[][2] = { {4096, 11008}, {8192, 28672} };
+    for (auto& s : shapes) {
+        const int K = s[0], N = s[1];
+        const size_t wbytes = (size_t)K * N * 2;
+        const int copies = std::max(2, (int)(((size_t)400 << 20) / wbytes) + 1);
+        std::vector<__nv_bfloat16*> Wc(copies), Wt(copies);
+        std::vector<uint16_t> h((size_t)K * N);
+        std::mt19937 rng(7);
+        for (auto& v : h) v = tobf(std::uniform_real_distribution<float>(-1, 1)(rng));
+        for (int c = 0; c < copies; ++c) {
+            CK(cudaMalloc(&Wc[c], wbytes)); CK(cudaMemcpy(Wc[c], h.data(), wbytes, cudaMemcpyHostToDevice));
+            CK(cudaMalloc(&Wt[c], wbytes)); CK(cudaMemcpy(Wt[c], h.data(), wbytes, cudaMemcpyHostToDevice));
+        }
+        __nv_bfloat16 *x, *y;
+        CK(cudaMalloc(&x, (size_t)16 * K * 2)); CK(cudaMalloc(&y, (size_t)16 * N * 4));
+        for (int M : {1, 16}) {
+            for (double d : {1.0, 0.5, 0.1}) {
+                if (M == 16 && d < 1.0) continue;
+                std::vector<uint16_t> hx((size_t)M * K);
+                for (auto& v : hx) v = std::uniform_real_distribution<double>(0, 1)(rng) < d ? tobf(std::uniform_real_distribution<float>(-1, 1)(rng)) : 0;
+                CK(cudaMemcpy(x, hx.data(), hx.size() * 2, cudaMemcpyHostToDevice));
+                float base = std::min(T.us([&](int i) { cublas_gemv(false, x, K, Wc[i % copies], N, y, N, M, N, K); }, 200),
+                                      T.us([&](int i) { cublas_gemv(true, x, K, Wt[i % copies], K, y, N, M, N, K); }, 200));
+                const double roof = wbytes * d / bw * 1e6;
+                printf("K %d N %d M %d d %.2f: cublas %.2f us, roofline %.2f us (read %.0f GB/s)\n", K, N, M, d, base, roof, bw / 1e9);
+                KN(2, 4, 2, 1); KN(2, 4, 2, 2); KN(4, 4, 1, 2); KN(2, 8, 1, 2); KN(2, 8, 2, 2);
+                if (d == 1.0) {
+                    KND(2, 4, 2, 1); KND(4, 2, 2, 1); KND(2, 8, 2, 2);
+                    NK(4, 2, 4, 1); NK(8, 1, 8, 1); NK(4, 2, 8, 1); NK(2, 4, 8, 1); NK(8, 2, 4, 1); NK(16, 1, 4, 1); NK(16, 1, 2, 1); NK(8, 1, 4, 1); NK(16, 1, 4, 2); NK(8, 1, 2, 1); NK(4, 1, 4, 1);
+                }
+            }
+        }
+        for (int c = 0; c < copies; ++c) { cudaFree(Wc[c]); cudaFree(Wt[c]); }
+        cudaFree(x); cudaFree(y);
+    }
+}
+
 int main(int argc, char** argv)
 {
     cudaDeviceProp p; CK(cudaGetDeviceProperties(&p, 0)); g_sms = p.multiProcessorCount;
@@ -315,5 +413,6 @@ int main(int argc, char** argv)
     const char* mode = argc > 1 ? argv[1] : "check";
     if (!strcmp(mode, "check") || !strcmp(mode, "small")) check_all();
     if (!strcmp(mode, "time")) { if (!load_cublas()) return 2; time_all(); }
+    if (!strcmp(mode, "sweep")) { if (!load_cublas()) return 2; sweep_all(); }
     return g_fail ? 1 : 0;
 }

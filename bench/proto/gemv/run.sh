@@ -13,5 +13,6 @@ for s in $steps; do
     check) timeout 120 ./bin/harness check > "$OUT/check.txt" 2>&1; echo "rc $?"; grep -E "FAIL|passed|CUDA" "$OUT/check.txt" | head -30 ;;
     memcheck|racecheck|synccheck) timeout 200 compute-sanitizer --tool $s ./bin/harness small > "$OUT/$s.txt" 2>&1; echo "rc $?"; tail -3 "$OUT/$s.txt" ;;
     time) timeout 300 ./bin/harness time > "$OUT/time.txt" 2>&1; echo "rc $?"; cat "$OUT/time.txt" ;;
+    sweep) timeout 400 ./bin/harness sweep > "$OUT/sweep.txt" 2>&1; echo "rc $?"; cat "$OUT/sweep.txt" ;;
   esac
 done
