@@ -3607,7 +3607,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x2b8c9516daf18803,
+        source_hash: 0x123c3bf7107a97c9,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -3666,7 +3666,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x17426686bff9ab1c,
+        source_hash: 0x297d575082f7b410,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -3725,7 +3725,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x6e01129b9ad32ee7,
+        source_hash: 0x32966ed978442cd5,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -3784,7 +3784,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x45b75502f78a4101,
+        source_hash: 0xd3b66282d7bad3d7,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -3843,7 +3843,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xb08bfc8398938814,
+        source_hash: 0xad7b44139b58e276,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -3902,7 +3902,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x503d20091e74bf89,
+        source_hash: 0xe6d0b912a723cc35,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -3961,7 +3961,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x412c118fa02c466e,
+        source_hash: 0x1d5c908bdd903148,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -4020,7 +4020,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xe56c1fabcaebeeda,
+        source_hash: 0xb1fbdf531be4b89c,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -4079,7 +4079,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x50c449bc0324cd86,
+        source_hash: 0x92cd5258dc9bafdc,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -4138,7 +4138,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x91ed87a4904b99c3,
+        source_hash: 0xf7762a484d081217,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -4197,7 +4197,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x5e919a530598d379,
+        source_hash: 0x7c1ab79074b95225,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -4256,7 +4256,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xc55b72fe89d1377e,
+        source_hash: 0x3ab58ad02b9a8e6c,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -4315,7 +4315,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xfc2bb660fb3fe251,
+        source_hash: 0x635ad0b61ecaa0b5,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -4374,7 +4374,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xe20b25e9f935bdb9,
+        source_hash: 0x357ba303a662a615,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -4433,7 +4433,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xcc7e2c846d31c8b0,
+        source_hash: 0x4b097dc472d57733,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Select,
@@ -4519,7 +4519,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xfbab8e69e51f3b70,
+        source_hash: 0xaf32eae43c6f7113,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Select,
@@ -4605,7 +4605,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xe0d2c244d85c5ba9,
+        source_hash: 0x97aa252ec6dc23d4,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Select,
@@ -4691,7 +4691,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x7990d0da44cb8c74,
+        source_hash: 0xf00403d1b46ce8b1,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Select,
@@ -4777,7 +4777,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xcc62862996be4428,
+        source_hash: 0x67e189dfd117f632,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -4836,7 +4836,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x5c95af137431d4cd,
+        source_hash: 0xf47a82411dd60019,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -4895,7 +4895,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x6e30cf04ed1a8e8a,
+        source_hash: 0xcd89f2d1df1b7bcc,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -4954,7 +4954,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x0be7877739ef7427,
+        source_hash: 0xf7d01dc85c9fd0c5,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -5013,7 +5013,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x480617b18199122c,
+        source_hash: 0x05901377fd0c7dd8,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -5072,7 +5072,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xa8b53651157d3d97,
+        source_hash: 0x8e2040746621b0dd,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -5131,7 +5131,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x6444aa223a61230f,
+        source_hash: 0x9c5d4b84a77073a9,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -5190,7 +5190,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x9b343cdbb3af4f5a,
+        source_hash: 0xc6895fa2482a799e,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -5249,7 +5249,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x93541bbfa206cacc,
+        source_hash: 0x94e4f41ac1e1bd30,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -5308,7 +5308,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x00444bb8e7aed1c9,
+        source_hash: 0x9bc1f92b59c82333,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -5367,7 +5367,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xba8053935d999cba,
+        source_hash: 0xac37d87f5bde508e,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -5426,7 +5426,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xbc3c51854a1275a0,
+        source_hash: 0x811b5f5ba666febe,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -5485,7 +5485,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x53ffa6ef5bd0e98f,
+        source_hash: 0xd2937ba83cb2d876,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Select,
@@ -5571,7 +5571,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xeb7429dde1a1e14b,
+        source_hash: 0x242f84ffbd27d7ca,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Select,
@@ -5657,7 +5657,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x551b428c505f4468,
+        source_hash: 0x6e694a31cc6d59eb,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Select,
@@ -5743,7 +5743,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x228f7337a1a1ee39,
+        source_hash: 0xbbc7e4fe09a0330e,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Select,

@@ -49,15 +49,24 @@ struct GemvCfg {
 //   EPI 3 (gated, SiLU(gate) * up): the rows are interleaved (2i = gate of neuron i, 2i+1 = up),
 //   N and the list count neurons, and the pair lands in one thread's c0 / c1.
 //
-// Work split: grid.x = column blocks (kn: CW * 64 columns; nk: RW * 8 row positions), grid.y =
-// splits of the k (kn: x positions) range, `chunk` positions each (list variants re-divide the
-// device-side count over the same CTAs: see the work division in gemv_main). Inside a CTA, KW warps share a
-// column block and interleave its steps; their sums meet in shared memory. With grid.y > 1 each
-// CTA writes fp32 partials part[split][m][col] and the last CTA of a column block (a ticket in
-// counters[blockIdx.x], reset by that CTA) adds them in split order: results are deterministic.
+// Work division (persistent CTAs): the work is ncb column blocks (kn: CW * 64 columns of N; nk: RW * 8
+// row positions of nout, times 2 when gated) times `splits` = ceil(npos / chunk) ranges of the
+// position space (kn: x positions = k, or list positions; nk: k), `chunk` positions each. A unit is
+// (column block u % ncb, split u / ncb); CTA L = blockIdx.y * gridDim.x + blockIdx.x of the
+// G = gridDim.x * gridDim.y CTAs takes units L, L + G, ... (the grid's shape does not matter;
+// the host plans G <= one wave of resident CTAs and units close to a whole number of waves).
+// List variants re-divide the device-side count: chunk' = min(chunk, 32 * ceil(count / (32 *
+// max(1, G / ncb)))), with ncb from the count (nk output lists), so a short list made on the
+// device still spreads over the grid. Inside a CTA, KW warps share a column block and
+// interleave its steps (input-sparse warps: contiguous shares); their sums meet in shared
+// memory. With splits > 1 each unit writes fp32 partials part[(split * 16 + m) * ncb * COLS + col]
+// and the last unit of a column block (a ticket in counters[block], reset by that CTA) adds them
+// in split order: results are deterministic. Workspace: part holds 16 * COLS * max(units, G)
+// floats (G covers the list re-division), counters ncb (zero before the first call).
 //
-// Shared memory (dynamic, bytes = gemv_smem_bytes): x of the CTA's range [16 rows max][xstride]
-// In (M rows), then (kn) the active list int[chunk], then the reduction buffer float[KW][M][cols].
+// Shared memory (dynamic, bytes = gemv_smem_bytes): x of the unit's range [M rows][xstride] In
+// (rows 16 bytes apart modulo 128: conflict-free fragment reads), then (kn) the list ints; the
+// reduction buffer float[KW][M][COLS] reuses the same bytes after the main loop.
 
 constexpr int GV_LAYOUT_KN = 0;
 constexpr int GV_LAYOUT_NK = 1;
@@ -127,28 +136,34 @@ __host__ __device__ constexpr int gv_warp_list(int chunk)
     return ((chunk + Cfg::KW - 1) / Cfg::KW + 31) / 32 * 32;
 }
 
-// Row stride (elements) of the staged x: a multiple of 32 elements whose byte size is an odd
-// multiple of 64, so the 16-byte reads of rows g and g + 1 fall in different banks.
+// Row stride (elements) of the staged x: a multiple of 64 elements plus 8, so rows start 16 bytes
+// apart modulo 128: the kn 32-bit fragment reads (row g, column pair q) hit 32 distinct banks, and
+// the nk 16-byte reads of rows g, g + 1 (columns 16q + 8h) are conflict-free per quarter warp.
 __host__ __device__ constexpr int gv_xstride(int chunk)
 {
-    return (((chunk + 31) / 32) | 1) * 32;
+    return (chunk + 63) / 64 * 64 + 8;
 }
 
 // Ints of the kn list region: the row list (rows variants), or one list per warp (input-sparse).
 template <class Cfg>
 __host__ __device__ constexpr int gv_list_ints(int chunk)
 {
-    return Cfg::SPARSITY == 1 ? Cfg::CW * Cfg::KW * gv_warp_list<Cfg>(chunk) : (chunk + 31) / 32 * 32;
+    return Cfg::LAYOUT != GV_LAYOUT_KN ? 0
+         : Cfg::SPARSITY == 1          ? Cfg::CW * Cfg::KW * gv_warp_list<Cfg>(chunk)
+         : Cfg::SPARSITY == 2          ? (chunk + 31) / 32 * 32
+                                       : 0;
 }
 
-// Bytes of dynamic shared memory for a launch with `chunk` positions per split and M tokens.
+// Bytes of dynamic shared memory for a launch with `chunk` positions per split and M tokens: the
+// staged x plus the lists, or the reduction buffer (it reuses them), whichever is larger.
 template <class Cfg>
 __host__ __device__ constexpr unsigned gemv_smem_bytes(int chunk, int M)
 {
-    const unsigned xs = static_cast<unsigned>(M) * static_cast<unsigned>(gv_xstride(chunk)) * 2u;
-    const unsigned list = Cfg::LAYOUT == GV_LAYOUT_KN ? static_cast<unsigned>(gv_list_ints<Cfg>(chunk)) * 4u : 0u;
+    const unsigned xs = static_cast<unsigned>(M) * static_cast<unsigned>(gv_xstride(chunk)) * 2u
+                      + static_cast<unsigned>(gv_list_ints<Cfg>(chunk)) * 4u;
     const unsigned cols = Cfg::LAYOUT == GV_LAYOUT_KN ? Cfg::CW * 64u : Cfg::RW * 8u;
-    return xs + list + static_cast<unsigned>(Cfg::KW) * static_cast<unsigned>(M) * cols * 4u;
+    const unsigned red = static_cast<unsigned>(Cfg::KW) * static_cast<unsigned>(M) * cols * 4u;
+    return xs > red ? xs : red;
 }
 
 template <class Cfg>
@@ -165,8 +180,8 @@ __device__ __forceinline__ void gemv_main(const typename Cfg::In* __restrict__ x
     constexpr bool GATED = Cfg::EPI == 3;
     constexpr int G = GATED ? 2 : 1;                       // rows per output column (nk)
     constexpr int COLS = KN ? Cfg::CW * 64 : Cfg::RW * 8;  // output columns / row positions per CTA
+    constexpr bool LISTV = Cfg::SPARSITY == 2 || Cfg::SPARSITY == 3;
     extern __shared__ __align__(16) unsigned char gv_smem[];
-    __shared__ int s_warp[Cfg::THREADS / 32];
     __shared__ int s_last;
 
     const int tid = threadIdx.x;
@@ -174,284 +189,291 @@ __device__ __forceinline__ void gemv_main(const typename Cfg::In* __restrict__ x
     const int lane = tid & 31;
     const int g = lane >> 2;
     const int q = lane & 3;
-    // The position space split across grid.y: kn = x columns (k, or list positions), nk = k.
-    const int count_list = (Cfg::SPARSITY == 2 || Cfg::SPARSITY == 3) ? *nidx : 0;
+    const int kw = warp % Cfg::KW;   // which interleaved share of the steps
+    const int cw = warp / Cfg::KW;   // which column block (kn: 64 columns, nk: 8 row positions)
+    // The position space split into ranges: kn = x columns (k, or list positions), nk = k.
+    const int count_list = LISTV ? *nidx : 0;
     const int npos = (KN && Cfg::SPARSITY == 2) ? count_list : K;
     // nk: row positions of the output (and the columns written).
     const int nout = (!KN && Cfg::SPARSITY == 3) ? count_list : N;
-
-    // The work division. The host sizes the grid for the list's capacity; a list made on the
-    // device is usually much shorter, so list variants divide the actual count over the CTAs:
-    // row lists (kn) spread the count over every split; output lists (nk) renumber the CTAs
-    // over the active row blocks times as many k-splits as the grid holds (chunk never exceeds
-    // the host's, which bounds the shared memory; the partials fit the host's buffer, sized
-    // for grid.x · grid.y CTAs).
-    int bx = blockIdx.x, by = blockIdx.y, gxv = gridDim.x, splits = gridDim.y;
-    if constexpr (KN && Cfg::SPARSITY == 2) {
-        chunk = min(chunk, max(32, ((npos + splits - 1) / splits + 31) / 32 * 32));
+    const int phys = KN ? N : nout * G;                     // columns / rows of W covered
+    const int ncb = phys <= 0 ? 0 : (phys + COLS - 1) / COLS;
+    const int nctas = gridDim.x * gridDim.y;
+    if constexpr (LISTV) {
+        // The host planned for the list's capacity; spread the actual count over the grid.
+        const int want = max(1, nctas / max(1, ncb));
+        chunk = min(chunk, max(32, ((npos + want - 1) / want + 31) / 32 * 32));
     }
-    if constexpr (!KN && Cfg::SPARSITY == 3) {
-        const int total = gridDim.x * gridDim.y;
-        const int gx_act = max(1, (nout * G + COLS - 1) / COLS);
-        const int want = max(1, total / gx_act);
-        chunk = min(chunk, max(32, ((K + want - 1) / want + 31) / 32 * 32));
-        const int sp = max(1, (K + chunk - 1) / chunk);
-        const int L = blockIdx.y * gridDim.x + blockIdx.x;
-        if (L >= gx_act * sp) {
-            return;  // a whole CTA: no ticket is taken
-        }
-        bx = L % gx_act;
-        by = L / gx_act;
-        gxv = gx_act;
-        splits = sp;
-    }
+    const int splits = max(1, (npos + chunk - 1) / chunk);
+    const int units = ncb * splits;
     const int xstride = gv_xstride(chunk);
     In* xs = reinterpret_cast<In*>(gv_smem);
     int* list = reinterpret_cast<int*>(gv_smem + M * xstride * 2);
-    float* red = reinterpret_cast<float*>(gv_smem + M * xstride * 2 + (KN ? gv_list_ints<Cfg>(chunk) * 4 : 0));
+    float* red = reinterpret_cast<float*>(gv_smem);  // reuses x and the lists after the main loop
+    const size_t pstride = static_cast<size_t>(ncb) * COLS;
+    const bool vec = ((reinterpret_cast<uintptr_t>(x) & 15u) == 0) && (ldx % 8 == 0) && (chunk % 8 == 0);
+    const bool hi = M > 8;  // tokens 8..15 present (warp-uniform)
 
-    const int col_base = bx * COLS;
-    if (!KN && col_base >= nout * G) {
-        return;  // every split of this row block exits: no ticket is taken
-    }
+    for (int unit = blockIdx.y * gridDim.x + blockIdx.x; unit < units; unit += nctas) {
+        const int cb = unit % ncb;
+        const int sp = unit / ncb;
+        const int col_base = cb * COLS;
+        const int p0 = sp * chunk;
+        const int len = max(0, min(p0 + chunk, npos) - p0);
+        __syncthreads();  // the previous unit is done with the shared memory
 
-    const int p0 = by * chunk;
-    const int len = max(0, min(p0 + chunk, npos) - p0);
-
-    // ---- stage x[0..M)[p0 .. p0 + len) (zero beyond) into shared memory -------------------------
-    const bool vec = ((reinterpret_cast<uintptr_t>(x) & 15u) == 0) && (ldx % 8 == 0) && (p0 % 8 == 0);
-    const int xchunks = xstride / 8;
-    for (int i = tid; i < M * xchunks; i += Cfg::THREADS) {
-        const int m = i / xchunks;
-        const int j = (i - m * xchunks) * 8;
-        uint4 v = make_uint4(0u, 0u, 0u, 0u);
-        const In* src = x + static_cast<size_t>(m) * ldx + p0 + j;
-        if (vec && j + 8 <= len) {
-            v = __ldg(reinterpret_cast<const uint4*>(src));
-        } else {
-            uint16_t e[8];
+        // ---- stage x[0..M)[p0 .. p0 + len) (zero beyond, up to xstride) into shared memory -------
+        const int xchunks = xstride / 8;
+        for (int i = tid; i < M * xchunks; i += Cfg::THREADS) {
+            const int m = i / xchunks;
+            const int j = (i - m * xchunks) * 8;
+            uint4 v = make_uint4(0u, 0u, 0u, 0u);
+            const In* src = x + static_cast<size_t>(m) * ldx + p0 + j;
+            if (vec && j + 8 <= len) {
+                v = __ldg(reinterpret_cast<const uint4*>(src));
+            } else if (j < len) {
+                uint16_t e[8];
 #pragma unroll
-            for (int t = 0; t < 8; ++t) {
-                e[t] = j + t < len ? gv_bits(src[t]) : uint16_t(0);
-            }
-            v.x = e[0] | (uint32_t(e[1]) << 16);
-            v.y = e[2] | (uint32_t(e[3]) << 16);
-            v.z = e[4] | (uint32_t(e[5]) << 16);
-            v.w = e[6] | (uint32_t(e[7]) << 16);
-        }
-        *reinterpret_cast<uint4*>(xs + m * xstride + j) = v;
-    }
-    __syncthreads();
-
-    float acc_kn[KN ? 8 : 1][4];
-    float acc_nk[4] = { 0.f, 0.f, 0.f, 0.f };
-#pragma unroll
-    for (int t = 0; t < (KN ? 8 : 1); ++t) {
-        acc_kn[t][0] = acc_kn[t][1] = acc_kn[t][2] = acc_kn[t][3] = 0.f;
-    }
-    const int kw = warp % Cfg::KW;   // which interleaved share of the steps
-    const int cw = warp / Cfg::KW;   // which column block (kn: 64 columns, nk: 8 row positions)
-
-    if constexpr (KN) {
-        // ---- the CTA's weight rows: every position, the active ones, or the list ------------------
-        int count = len;
-        // Input sparsity: each warp scans its own contiguous share of the CTA's positions and
-        // compacts the active ones into its own list with ballots (no block barrier), then
-        // streams those rows; the KW warps of a column group take consecutive shares.
-        const int share = ((len + Cfg::KW - 1) / Cfg::KW + 31) / 32 * 32;
-        const int w0 = min(kw * share, len);
-        const int w1 = min(w0 + share, len);
-        int* wlist = list + warp * gv_warp_list<Cfg>(chunk);
-        if constexpr (Cfg::SPARSITY == 1) {
-            int c = 0;
-            for (int j0 = w0; j0 < w1; j0 += 32) {
-                const int j = j0 + lane;
-                bool act = false;
-                if (j < w1) {
-                    for (int m = 0; m < M; ++m) {
-                        act |= (gv_bits(xs[m * xstride + j]) & 0x7fffu) != 0u;
-                    }
+                for (int t = 0; t < 8; ++t) {
+                    e[t] = j + t < len ? gv_bits(src[t]) : uint16_t(0);
                 }
-                const unsigned bal = __ballot_sync(0xffffffffu, act);
-                if (act) wlist[c + __popc(bal & ((1u << lane) - 1u))] = j;
-                c += __popc(bal);
+                v.x = e[0] | (uint32_t(e[1]) << 16);
+                v.y = e[2] | (uint32_t(e[3]) << 16);
+                v.z = e[4] | (uint32_t(e[5]) << 16);
+                v.w = e[6] | (uint32_t(e[7]) << 16);
             }
-            __syncwarp();
-            count = c;
-        } else if constexpr (Cfg::SPARSITY == 2) {
+            *reinterpret_cast<uint4*>(xs + m * xstride + j) = v;
+        }
+        if constexpr (KN && Cfg::SPARSITY == 2) {
             for (int j = tid; j < len; j += Cfg::THREADS) {
                 const int r = idx[p0 + j];
                 list[j] = (r >= 0 && r < K) ? r : -1;
             }
-            __syncthreads();
         }
+        __syncthreads();
 
-        const int col = col_base + cw * 64 + 8 * g;  // this thread's 8 physical columns
-        const bool col_ok = col < N;
-        const int nsteps = (count + 15) / 16;
-        // Input-sparse warps walk their own list; the others interleave the CTA's steps.
-        constexpr int STRIDE = Cfg::SPARSITY == 1 ? 1 : Cfg::KW;
-        const int first = Cfg::SPARSITY == 1 ? 0 : kw;
-        for (int s0 = first; s0 < nsteps; s0 += STRIDE * Cfg::UNROLL) {
-            uint4 w[Cfg::UNROLL][4];
-            uint32_t a[Cfg::UNROLL][4];
+        if constexpr (KN) {
+            float acc[8][4];
 #pragma unroll
-            for (int u = 0; u < Cfg::UNROLL; ++u) {
-                const int st = s0 + u * STRIDE;
-                uint16_t xv[2][4];
-#pragma unroll
-                for (int i = 0; i < 4; ++i) {
-                    const int slot = st * 16 + 2 * q + (i & 1) + (i >> 1) * 8;
-                    const bool valid = st < nsteps && slot < count;
-                    int pos = slot;
-                    int row = p0 + slot;
-                    if constexpr (Cfg::SPARSITY == 1) {
-                        pos = valid ? wlist[slot] : 0;
-                        row = p0 + pos;
-                    } else if constexpr (Cfg::SPARSITY == 2) {
-                        row = valid ? list[slot] : -1;
+            for (int t = 0; t < 8; ++t) {
+                acc[t][0] = acc[t][1] = acc[t][2] = acc[t][3] = 0.f;
+            }
+            // ---- the unit's weight rows: every position, the active ones, or the list -------------
+            int count = len;
+            int* wlist = list + warp * gv_warp_list<Cfg>(chunk);
+            if constexpr (Cfg::SPARSITY == 1) {
+                // Input sparsity: each warp scans its own contiguous share of the positions and
+                // compacts the active ones into its own list with ballots (no block barrier).
+                const int share = ((len + Cfg::KW - 1) / Cfg::KW + 31) / 32 * 32;
+                const int w0 = min(kw * share, len);
+                const int w1 = min(w0 + share, len);
+                int c = 0;
+                for (int j0 = w0; j0 < w1; j0 += 32) {
+                    const int j = j0 + lane;
+                    bool act = false;
+                    if (j < w1) {
+                        for (int m = 0; m < M; ++m) {
+                            act |= (gv_bits(xs[m * xstride + j]) & 0x7fffu) != 0u;
+                        }
                     }
-                    const bool live = valid && row >= 0;
-                    w[u][i] = (live && col_ok) ? gv_load_w<Cfg::CACHE>(W + static_cast<size_t>(row) * ldw + col)
-                                               : make_uint4(0u, 0u, 0u, 0u);
-                    xv[0][i] = (live && g < M) ? gv_bits(xs[g * xstride + pos]) : uint16_t(0);
-                    xv[1][i] = (live && g + 8 < M) ? gv_bits(xs[(g + 8) * xstride + pos]) : uint16_t(0);
+                    const unsigned bal = __ballot_sync(0xffffffffu, act);
+                    if (act) wlist[c + __popc(bal & ((1u << lane) - 1u))] = j;
+                    c += __popc(bal);
                 }
-                a[u][0] = xv[0][0] | (uint32_t(xv[0][1]) << 16);
-                a[u][1] = xv[1][0] | (uint32_t(xv[1][1]) << 16);
-                a[u][2] = xv[0][2] | (uint32_t(xv[0][3]) << 16);
-                a[u][3] = xv[1][2] | (uint32_t(xv[1][3]) << 16);
+                __syncwarp();
+                count = c;
             }
+
+            const int col = col_base + cw * 64 + 8 * g;  // this thread's 8 physical columns
+            const bool col_ok = col < N;
+            const In* wcol = W + col;
+            const int nsteps = (count + 15) / 16;
+            // Input-sparse warps walk their own list; the others interleave the unit's steps.
+            constexpr int STRIDE = Cfg::SPARSITY == 1 ? 1 : Cfg::KW;
+            const int first = Cfg::SPARSITY == 1 ? 0 : kw;
+            for (int s0 = first; s0 < nsteps; s0 += STRIDE * Cfg::UNROLL) {
+                uint4 w[Cfg::UNROLL][4];
+                uint32_t a[Cfg::UNROLL][4];
 #pragma unroll
-            for (int u = 0; u < Cfg::UNROLL; ++u) {
-                const uint32_t r0[4] = { w[u][0].x, w[u][0].y, w[u][0].z, w[u][0].w };
-                const uint32_t r1[4] = { w[u][1].x, w[u][1].y, w[u][1].z, w[u][1].w };
-                const uint32_t r2[4] = { w[u][2].x, w[u][2].y, w[u][2].z, w[u][2].w };
-                const uint32_t r3[4] = { w[u][3].x, w[u][3].y, w[u][3].z, w[u][3].w };
+                for (int u = 0; u < Cfg::UNROLL; ++u) {
+                    const int st = s0 + u * STRIDE;
+                    const bool stv = st < nsteps;
+                    const int sb = st * 16 + 2 * q;
+                    int pos[4];
 #pragma unroll
-                for (int t = 0; t < 8; ++t) {
-                    const unsigned sel = (t & 1) ? 0x7632u : 0x5410u;
-                    const uint32_t b0 = __byte_perm(r0[t >> 1], r1[t >> 1], sel);
-                    const uint32_t b1 = __byte_perm(r2[t >> 1], r3[t >> 1], sel);
-                    gv_mma<In>(acc_kn[t], a[u][0], a[u][1], a[u][2], a[u][3], b0, b1);
+                    for (int i = 0; i < 4; ++i) {
+                        const int slot = sb + (i & 1) + (i >> 1) * 8;
+                        const bool valid = stv && slot < count;
+                        int row = p0 + slot;
+                        pos[i] = slot;
+                        if constexpr (Cfg::SPARSITY == 1) {
+                            pos[i] = valid ? wlist[slot] : 0;
+                            row = p0 + pos[i];
+                        } else if constexpr (Cfg::SPARSITY == 2) {
+                            row = valid ? list[slot] : -1;
+                        }
+                        const bool live = valid && row >= 0;
+                        w[u][i] = (live && col_ok) ? gv_load_w<Cfg::CACHE>(wcol + static_cast<size_t>(row) * ldw)
+                                                   : make_uint4(0u, 0u, 0u, 0u);
+                    }
+                    if constexpr (Cfg::SPARSITY == 1) {
+                        // gathered positions: one element per slot (zero where the slot is empty)
+                        uint16_t xv[2][4];
+#pragma unroll
+                        for (int i = 0; i < 4; ++i) {
+                            const int slot = sb + (i & 1) + (i >> 1) * 8;
+                            const bool valid = stv && slot < count;
+                            xv[0][i] = (valid && g < M) ? gv_bits(xs[g * xstride + pos[i]]) : uint16_t(0);
+                            xv[1][i] = (valid && hi && g + 8 < M) ? gv_bits(xs[(g + 8) * xstride + pos[i]]) : uint16_t(0);
+                        }
+                        a[u][0] = xv[0][0] | (uint32_t(xv[0][1]) << 16);
+                        a[u][1] = xv[1][0] | (uint32_t(xv[1][1]) << 16);
+                        a[u][2] = xv[0][2] | (uint32_t(xv[0][3]) << 16);
+                        a[u][3] = xv[1][2] | (uint32_t(xv[1][3]) << 16);
+                    } else {
+                        // consecutive positions: 32-bit pairs (x is zero beyond len up to xstride;
+                        // list slots past the count carry no weight row)
+                        const uint32_t* x0 = reinterpret_cast<const uint32_t*>(xs + g * xstride + sb);
+                        const uint32_t* x1 = reinterpret_cast<const uint32_t*>(xs + (g + 8) * xstride + sb);
+                        a[u][0] = (stv && g < M) ? x0[0] : 0u;
+                        a[u][2] = (stv && g < M) ? x0[4] : 0u;
+                        a[u][1] = (stv && hi && g + 8 < M) ? x1[0] : 0u;
+                        a[u][3] = (stv && hi && g + 8 < M) ? x1[4] : 0u;
+                    }
+                }
+#pragma unroll
+                for (int u = 0; u < Cfg::UNROLL; ++u) {
+                    const uint32_t r0[4] = { w[u][0].x, w[u][0].y, w[u][0].z, w[u][0].w };
+                    const uint32_t r1[4] = { w[u][1].x, w[u][1].y, w[u][1].z, w[u][1].w };
+                    const uint32_t r2[4] = { w[u][2].x, w[u][2].y, w[u][2].z, w[u][2].w };
+                    const uint32_t r3[4] = { w[u][3].x, w[u][3].y, w[u][3].z, w[u][3].w };
+#pragma unroll
+                    for (int t = 0; t < 8; ++t) {
+                        const unsigned sel = (t & 1) ? 0x7632u : 0x5410u;
+                        const uint32_t b0 = __byte_perm(r0[t >> 1], r1[t >> 1], sel);
+                        const uint32_t b1 = __byte_perm(r2[t >> 1], r3[t >> 1], sel);
+                        gv_mma<In>(acc[t], a[u][0], a[u][1], a[u][2], a[u][3], b0, b1);
+                    }
                 }
             }
-        }
-        // c0 = (m g, n 2q), c1 = (g, 2q+1), c2/c3 = token g + 8; n-tile t, mma column c is the
-        // physical column 8c + t of the warp's 64.
-        float* r = red + static_cast<size_t>(kw) * M * COLS;
+            __syncthreads();  // every warp is done with x and the lists: red reuses them
+            // c0 = (m g, n 2q), c1 = (g, 2q+1), c2/c3 = token g + 8; n-tile t, mma column c is the
+            // physical column 8c + t of the warp's 64.
+            float* r = red + static_cast<size_t>(kw) * M * COLS;
 #pragma unroll
-        for (int t = 0; t < 8; ++t) {
+            for (int t = 0; t < 8; ++t) {
+#pragma unroll
+                for (int e = 0; e < 4; ++e) {
+                    const int m = g + (e >> 1) * 8;
+                    const int c = cw * 64 + 8 * (2 * q + (e & 1)) + t;
+                    if (m < M) r[m * COLS + c] = acc[t][e];
+                }
+            }
+        } else {
+            // ---- nk: 8 row positions per warp, 64 k per step (128 bytes of each row) ---------------
+            float acc[4] = { 0.f, 0.f, 0.f, 0.f };
+            const int rpos = col_base + cw * 8 + g;  // this thread's row position
+            int row = -1;
+            if (rpos < nout * G) {
+                const int o = rpos / G;
+                int base = o;
+                if constexpr (Cfg::SPARSITY == 3) {
+                    base = idx[o];
+                    base = (base >= 0 && base < N) ? base : -1;
+                }
+                row = base < 0 ? -1 : (GATED ? 2 * base + (rpos & 1) : base);
+            }
+            const In* wrow = W + static_cast<size_t>(row < 0 ? 0 : row) * ldw + p0;
+            const int nsteps = (len + 63) / 64;
+            const uint4 zero = make_uint4(0u, 0u, 0u, 0u);
+            for (int s0 = kw; s0 < nsteps; s0 += Cfg::KW * Cfg::UNROLL) {
+                uint4 w[Cfg::UNROLL][2], xa[Cfg::UNROLL][2], xb[Cfg::UNROLL][2];
+#pragma unroll
+                for (int u = 0; u < Cfg::UNROLL; ++u) {
+                    const int st = s0 + u * Cfg::KW;
+#pragma unroll
+                    for (int h = 0; h < 2; ++h) {
+                        const int kk = st * 64 + 16 * q + 8 * h;  // relative to p0
+                        const bool valid = st < nsteps && kk < len;
+                        w[u][h] = (valid && row >= 0) ? gv_load_w<Cfg::CACHE>(wrow + kk) : zero;
+                        xa[u][h] = (valid && g < M) ? *reinterpret_cast<const uint4*>(xs + g * xstride + kk) : zero;
+                        xb[u][h] = (valid && hi && g + 8 < M) ? *reinterpret_cast<const uint4*>(xs + (g + 8) * xstride + kk) : zero;
+                    }
+                }
+#pragma unroll
+                for (int u = 0; u < Cfg::UNROLL; ++u) {
+#pragma unroll
+                    for (int h = 0; h < 2; ++h) {
+                        gv_mma<In>(acc, xa[u][h].x, xb[u][h].x, xa[u][h].y, xb[u][h].y, w[u][h].x, w[u][h].y);
+                        gv_mma<In>(acc, xa[u][h].z, xb[u][h].z, xa[u][h].w, xb[u][h].w, w[u][h].z, w[u][h].w);
+                    }
+                }
+            }
+            __syncthreads();  // every warp is done with x: red reuses it
+            float* r = red + static_cast<size_t>(kw) * M * COLS;
 #pragma unroll
             for (int e = 0; e < 4; ++e) {
                 const int m = g + (e >> 1) * 8;
-                const int c = cw * 64 + 8 * (2 * q + (e & 1)) + t;
-                if (m < M) r[m * COLS + c] = acc_kn[t][e];
+                const int c = cw * 8 + 2 * q + (e & 1);
+                if (m < M) r[m * COLS + c] = acc[e];
             }
         }
-    } else {
-        // ---- nk: 8 row positions per warp, 64 k per step (128 bytes of each row) ---------------------
-        const int rpos = col_base + cw * 8 + g;  // this thread's row position
-        int row = -1;
-        if (rpos < nout * G) {
-            const int o = rpos / G;
-            int base = o;
-            if constexpr (Cfg::SPARSITY == 3) {
-                base = idx[o];
-                base = (base >= 0 && base < N) ? base : -1;
-            }
-            row = base < 0 ? -1 : (GATED ? 2 * base + (rpos & 1) : base);
-        }
-        const In* wrow = W + static_cast<size_t>(row < 0 ? 0 : row) * ldw;
-        const int nsteps = (len + 63) / 64;
-        const uint4 zero = make_uint4(0u, 0u, 0u, 0u);
-        for (int s0 = kw; s0 < nsteps; s0 += Cfg::KW * Cfg::UNROLL) {
-            uint4 w[Cfg::UNROLL][2], xa[Cfg::UNROLL][2], xb[Cfg::UNROLL][2];
-#pragma unroll
-            for (int u = 0; u < Cfg::UNROLL; ++u) {
-                const int st = s0 + u * Cfg::KW;
-#pragma unroll
-                for (int h = 0; h < 2; ++h) {
-                    const int kk = st * 64 + 16 * q + 8 * h;  // relative to p0
-                    const bool valid = st < nsteps && kk < len;
-                    w[u][h] = (valid && row >= 0 && p0 + kk < K) ? gv_load_w<Cfg::CACHE>(wrow + p0 + kk) : zero;
-                    xa[u][h] = (valid && g < M) ? *reinterpret_cast<const uint4*>(xs + g * xstride + kk) : zero;
-                    xb[u][h] = (valid && g + 8 < M) ? *reinterpret_cast<const uint4*>(xs + (g + 8) * xstride + kk) : zero;
-                }
-            }
-#pragma unroll
-            for (int u = 0; u < Cfg::UNROLL; ++u) {
-#pragma unroll
-                for (int h = 0; h < 2; ++h) {
-                    gv_mma<In>(acc_nk, xa[u][h].x, xb[u][h].x, xa[u][h].y, xb[u][h].y, w[u][h].x, w[u][h].y);
-                    gv_mma<In>(acc_nk, xa[u][h].z, xb[u][h].z, xa[u][h].w, xb[u][h].w, w[u][h].z, w[u][h].w);
-                }
-            }
-        }
-        float* r = red + static_cast<size_t>(kw) * M * COLS;
-#pragma unroll
-        for (int e = 0; e < 4; ++e) {
-            const int m = g + (e >> 1) * 8;
-            const int c = cw * 8 + 2 * q + (e & 1);
-            if (m < M) r[m * COLS + c] = acc_nk[e];
-        }
-    }
-    __syncthreads();
+        __syncthreads();
 
-    // ---- sum the KW shares; finish, or hand the partial to the split fix-up ------------------------
-    const size_t pstride = static_cast<size_t>(gxv) * COLS;
-    for (int i = tid; i < M * COLS; i += Cfg::THREADS) {
-        float v = 0.f;
-#pragma unroll
-        for (int k2 = 0; k2 < Cfg::KW; ++k2) {
-            v += red[k2 * M * COLS + i];
-        }
-        if (splits == 1) {
-            red[i] = v;
-        } else {
-            const int m = i / COLS;
-            const int c = i - m * COLS;
-            __stcg(part + (static_cast<size_t>(by) * 16 + m) * pstride + col_base + c, v);
-        }
-    }
-    if (splits > 1) {
-        __threadfence();
-        __syncthreads();
-        if (tid == 0) {
-            const unsigned ticket = atomicAdd(counters + bx, 1u);
-            s_last = ticket == static_cast<unsigned>(splits - 1);
-            if (s_last) counters[bx] = 0u;  // ready for the next call on this stream
-        }
-        __syncthreads();
-        if (!s_last) return;
-        __threadfence();
+        // ---- sum the KW shares; finish, or hand the partial to the split fix-up --------------------
         for (int i = tid; i < M * COLS; i += Cfg::THREADS) {
-            const int m = i / COLS;
-            const int c = i - m * COLS;
             float v = 0.f;
-            for (int s = 0; s < splits; ++s) {
-                v += __ldcg(part + (static_cast<size_t>(s) * 16 + m) * pstride + col_base + c);
+#pragma unroll
+            for (int k2 = 0; k2 < Cfg::KW; ++k2) {
+                v += red[k2 * M * COLS + i];
             }
-            red[i] = v;
+            if (splits == 1) {
+                red[i] = v;
+            } else {
+                const int m = i / COLS;
+                const int c = i - m * COLS;
+                __stcg(part + (static_cast<size_t>(sp) * 16 + m) * pstride + col_base + c, v);
+            }
         }
-    }
-    __syncthreads();
+        if (splits > 1) {
+            __threadfence();
+            __syncthreads();
+            if (tid == 0) {
+                const unsigned ticket = atomicAdd(counters + cb, 1u);
+                s_last = ticket == static_cast<unsigned>(splits - 1);
+                if (s_last) counters[cb] = 0u;  // ready for the next call on this stream
+            }
+            __syncthreads();
+            if (!s_last) continue;  // uniform: the next unit starts with a barrier
+            __threadfence();
+            for (int i = tid; i < M * COLS; i += Cfg::THREADS) {
+                const int m = i / COLS;
+                const int c = i - m * COLS;
+                float v = 0.f;
+                for (int s = 0; s < splits; ++s) {
+                    v += __ldcg(part + (static_cast<size_t>(s) * 16 + m) * pstride + col_base + c);
+                }
+                red[i] = v;
+            }
+        }
+        __syncthreads();
 
-    // ---- epilogue and store ----------------------------------------------------------------------
-    constexpr int OUT_COLS = COLS / G;
-    const int ncols = KN ? N : nout;
-    for (int i = tid; i < M * OUT_COLS; i += Cfg::THREADS) {
-        const int m = i / OUT_COLS;
-        const int c = i - m * OUT_COLS;
-        const int o = col_base / G + c;
-        if (o >= ncols) continue;
-        float v;
-        if constexpr (GATED) {
-            v = gv_silu(red[m * COLS + 2 * c]) * red[m * COLS + 2 * c + 1];
-        } else {
-            v = gv_act<Cfg::EPI>(red[m * COLS + c]);
+        // ---- epilogue and store --------------------------------------------------------------------
+        constexpr int OUT_COLS = COLS / G;
+        const int ncols = KN ? N : nout;
+        for (int i = tid; i < M * OUT_COLS; i += Cfg::THREADS) {
+            const int m = i / OUT_COLS;
+            const int c = i - m * OUT_COLS;
+            const int o = col_base / G + c;
+            if (o >= ncols) continue;
+            float v;
+            if constexpr (GATED) {
+                v = gv_silu(red[m * COLS + 2 * c]) * red[m * COLS + 2 * c + 1];
+            } else {
+                v = gv_act<Cfg::EPI>(red[m * COLS + c]);
+            }
+            y[static_cast<size_t>(m) * ldy + o] = gv_from_float<Out>(v);
         }
-        y[static_cast<size_t>(m) * ldy + o] = gv_from_float<Out>(v);
     }
 }
 

@@ -38,15 +38,33 @@ __device__ unsigned gv_kth_key(const float* __restrict__ s, int n, int k, unsign
             if (in && (threadIdx.x & 31) == __ffs(peers) - 1) atomicAdd(&hist[bin], __popc(peers));
         }
         __syncthreads();
-        if (tid == 0) {
-            int kk = *s_k;
-            int b = 255;
-            for (; b > 0; --b) {
-                if (static_cast<int>(hist[b]) >= kk) break;
-                kk -= static_cast<int>(hist[b]);
+        if (tid < 32) {
+            // Warp 0 finds the bin holding the kk-th largest key: lane l owns bins 8l .. 8l+7;
+            // suffix sums over lanes (from the top bin down) locate the lane, then its 8 bins.
+            const int lane = tid;
+            int own = 0;
+#pragma unroll
+            for (int b = 0; b < 8; ++b) own += static_cast<int>(hist[lane * 8 + b]);
+            int suffix = own;  // bins of lanes >= lane
+#pragma unroll
+            for (int o = 1; o < 32; o <<= 1) {
+                const int v = __shfl_down_sync(0xffffffffu, suffix, o);
+                if (lane + o < 32) suffix += v;
             }
-            *s_k = kk;
-            *s_prefix = prefix | (static_cast<unsigned>(b) << shift);
+            const int kk = *s_k;
+            const unsigned hit = __ballot_sync(0xffffffffu, suffix >= kk);
+            const int L = 31 - __clz(hit);  // the highest lane whose suffix still holds kk keys
+            if (lane == L) {
+                int rest = kk - (suffix - own);  // keys still to pass inside this lane's bins
+                int b = 7;
+                for (; b > 0; --b) {
+                    const int c = static_cast<int>(hist[lane * 8 + b]);
+                    if (c >= rest) break;
+                    rest -= c;
+                }
+                *s_k = rest;
+                *s_prefix = prefix | (static_cast<unsigned>(lane * 8 + b) << shift);
+            }
         }
         __syncthreads();
         prefix = *s_prefix;
