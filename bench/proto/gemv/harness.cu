@@ -19,8 +19,9 @@
 
 #define CK(x) do { cudaError_t e_ = (x); if (e_ != cudaSuccess) { printf("CUDA %s at %s:%d\n", cudaGetErrorString(e_), __FILE__, __LINE__); exit(1); } } while (0)
 
-template <int LAYOUT_, int SPARSITY_, int EPI_, int CW_, int RW_, int KW_, int UNROLL_, int CACHE_, class Out_ = __nv_bfloat16>
+template <int LAYOUT_, int SPARSITY_, int EPI_, int CW_, int RW_, int KW_, int UNROLL_, int CACHE_, class Out_ = __nv_bfloat16, int PF_ = 0>
 struct Cfg {
+    static constexpr int PREFETCH = PF_;
     using In = __nv_bfloat16;
     using Out = Out_;
     static constexpr int LAYOUT = LAYOUT_, SPARSITY = SPARSITY_, EPI = EPI_, CW = CW_, RW = RW_, KW = KW_, UNROLL = UNROLL_, CACHE = CACHE_;
@@ -45,59 +46,78 @@ __global__ void stream_read(const uint4* p, size_t n, unsigned* sink)
 }
 
 static int g_sms = 132;
+static unsigned g_smem_optin = 227 * 1024;
 static float* g_part;
 static unsigned* g_counters;
 
-struct Launch { int gx, gy, chunk; unsigned smem; };
+struct Launch { int gx, gy, chunk; unsigned smem; size_t part_floats; int counters; int per_sm, splits, units, waves; };
 
-// Grid: column blocks x splits, aiming at >= 4 CTAs per SM with x staged within 96 KB.
-template <class C>
-Launch plan(int M, int N, int K, int npos, int nout)
-{
-    const int cols = C::LAYOUT == 0 ? C::CW * 64 : C::RW * 8;
-    const int G = C::EPI == 3 ? 2 : 1;
-    const int gx = std::max(1, C::LAYOUT == 0 ? (N + cols - 1) / cols : (nout * G + cols - 1) / cols);
-    int splits = std::max(1, (4 * g_sms + gx - 1) / gx);
-    int chunk = (npos + splits - 1) / splits;
-    chunk = std::max(64, (chunk + 31) / 32 * 32);
-    while ((unsigned)M * gv_xstride(chunk) * 2 > 64 * 1024) chunk /= 2;
-    chunk = (chunk + 31) / 32 * 32;
-    splits = std::max(1, (npos + chunk - 1) / chunk);
-    Launch l{gx, splits, chunk, gemv_smem_bytes<C>(chunk, M)};
-    return l;
-}
-
-// The runtime's plan (codegen/src/families/gemv/render.rs smem + esmm_spec::abi::gemv_split):
-// fixed dynamic smem per variant, one wave of resident CTAs from the occupancy.
-template <class C>
-unsigned variant_smem()
-{
-    const unsigned max_chunk = C::LAYOUT == 0 ? 4096u : 16384u;
-    unsigned list = 0;
-    if (C::LAYOUT == 0) list = C::SPARSITY == 1 ? C::CW * C::KW * ((max_chunk + C::KW - 1) / C::KW + 31) / 32 * 32 * 4 : max_chunk * 4;
-    const unsigned cols = C::LAYOUT == 0 ? C::CW * 64 : C::RW * 8;
-    return 32768u + list + C::KW * 16u * cols * 4u;
-}
 template <class C> void kern_attr();
-template <class C>
-Launch plan_rt(int M, int N, int K, int npos, int nout)
+template <class C> int occupancy(unsigned smem)
 {
-    const unsigned smem = variant_smem<C>();
     kern_attr<C>();
     int per_sm = 0;
     CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kern<C>, C::THREADS, smem));
-    const long long resident = (long long)per_sm * g_sms;
-    const int cols = C::LAYOUT == 0 ? C::CW * 64 : C::RW * 8;
+    return per_sm;
+}
+
+// ================================================================ THE LAUNCH PLAN (port to Rust)
+// A pure function of the Cfg constants, M, N, K, npos (kn: K, or the row list's capacity; nk: K),
+// nout (nk: N or the output list's capacity, in neurons), the SM count, the smem opt-in limit per
+// block and the occupancy API (max resident CTAs per SM for THREADS threads and `smem` bytes).
+//  1. chunk cap: the largest multiple of 64 positions, at most 8192 (kn) / 16384 (nk), whose
+//     shared memory gemv_smem_bytes(cap, M) fits min(smem_limit, 64 KiB).
+//  2. smem = gemv_smem_bytes(cap, M); per_sm = occupancy(smem) (>= 1); R = per_sm * sms.
+//  3. ncb = ceil(columns / COLS) (kn: N; nk: nout * (gated ? 2 : 1); COLS = CW*64 or RW*8).
+//  4. For s = ceil(npos / cap) .. (64 more): chunk = 64 * ceil(npos / (64 s)), splits =
+//     ceil(npos / chunk), units = ncb * splits, waves = ceil(units / R),
+//     cost = waves * (chunk + 256) (a unit's fixed cost ~ 256 positions of streaming). Keep the
+//     cheapest (first on ties). npos = 0 counts as 1.
+//  5. Grid: G = ceil(units / waves) CTAs (<= R, every CTA gets `waves` or `waves - 1` units),
+//     launched as (G, 1); the kernel walks units L, L + G, ...
+//  6. Workspace: partials 16 * COLS * max(units, G) floats, ncb counters (zeroed once).
+template <class C, class Occ>
+Launch plan(int M, int N, int K, int npos, int nout, int sms, unsigned smem_limit, Occ occ)
+{
+    (void)K;
+    constexpr bool KN = C::LAYOUT == 0;
+    const int cols = KN ? C::CW * 64 : C::RW * 8;
     const int G = C::EPI == 3 ? 2 : 1;
-    const long long gx = std::max(1LL, ((long long)(C::LAYOUT == 0 ? N : nout) * G + cols - 1) / cols);
-    const long long want = std::max(1LL, resident / gx);
-    long long k = std::max(1, npos);
-    long long chunk = ((k + want - 1) / want + 31) / 32 * 32;
-    long long cap = std::max(32LL, (32768LL / (2 * std::max(1, M)) - 64) / 32 * 32);
-    chunk = std::min(chunk, cap);
-    chunk = std::min(chunk, (long long)(C::LAYOUT == 0 ? 4096 : 16384));
-    Launch l{(int)gx, (int)((k + chunk - 1) / chunk), (int)chunk, smem};
+    const unsigned budget = std::min(smem_limit, 64u * 1024u);
+    int cap = KN ? 8192 : 16384;
+    while (cap > 64 && gemv_smem_bytes<C>(cap, M) > budget) cap -= 64;
+    const unsigned smem = gemv_smem_bytes<C>(cap, M);
+    const int per_sm = std::max(1, occ(smem));
+    const long long R = (long long)per_sm * sms;
+    const long long phys = KN ? (long long)N : (long long)nout * G;
+    const long long ncb = std::max(1LL, (phys + cols - 1) / cols);
+    const long long P = std::max(1, npos);
+    const long long s0 = (P + cap - 1) / cap;
+    long long best_cost = -1, best_chunk = cap, best_splits = 1, best_waves = 1;
+    for (long long s = s0; s <= s0 + 64; ++s) {
+        const long long chunk = std::min<long long>(cap, (P + 64 * s - 1) / (64 * s) * 64);
+        const long long splits = (P + chunk - 1) / chunk;
+        const long long units = ncb * splits;
+        const long long waves = (units + R - 1) / R;
+        const long long cost = waves * (chunk + 256);
+        if (best_cost < 0 || cost < best_cost) { best_cost = cost; best_chunk = chunk; best_splits = splits; best_waves = waves; }
+        if (chunk <= 64) break;
+    }
+    const long long units = ncb * best_splits;
+    const long long gctas = (units + best_waves - 1) / best_waves;
+    Launch l{(int)gctas, 1, (int)best_chunk, smem, (size_t)16 * cols * std::max(units, gctas), (int)ncb, per_sm, (int)best_splits, (int)units, (int)best_waves};
     return l;
+}
+// ================================================================ end of the plan
+
+template <class C>
+Launch plan(int M, int N, int K, int npos, int nout)
+{
+    static int occ_cache[17] = {0};
+    return plan<C>(M, N, K, npos, nout, g_sms, g_smem_optin, [&](unsigned smem) {
+        if (!occ_cache[M]) occ_cache[M] = occupancy<C>(smem);
+        return occ_cache[M];
+    });
 }
 
 template <class C>
@@ -212,8 +232,18 @@ void check_one(const char* what, int M, int N, int K, double density, unsigned s
     Launch l = plan<C>(M, N, K, xk, ncols);
     run<C>(l, dx, ldx, dW, ldw, dy, ldy, didx, dn, M, N, K, 0);
     CK(cudaDeviceSynchronize());
-    std::vector<uint16_t> y((size_t)M * ldy + 1);
+    std::vector<uint16_t> y((size_t)M * ldy + 1), y2((size_t)M * ldy + 1);
     CK(cudaMemcpy(y.data(), dy, y.size() * 2, cudaMemcpyDeviceToHost));
+    if (l.part_floats > ((size_t)64 << 20) / 4 || l.counters > (1 << 18)) { printf("workspace too small\n"); exit(1); }
+    // determinism: a second call gives the same bits; non-list variants run it on at most 3 CTAs
+    // (each walks many units: the same splits, so the same sums in the same order)
+    Launch l2 = l;
+    if (C::SPARSITY != 2 && C::SPARSITY != 3) l2.gx = std::min(l.gx, 3);
+    CK(cudaMemset(dy, 0xff, ((size_t)M * ldy + 1) * 2));
+    run<C>(l2, dx, ldx, dW, ldw, dy, ldy, didx, dn, M, N, K, 0);
+    CK(cudaDeviceSynchronize());
+    CK(cudaMemcpy(y2.data(), dy, y2.size() * 2, cudaMemcpyDeviceToHost));
+    const bool same = y == y2;
     double worst = 0; int bad = 0;
     for (int m = 0; m < M; ++m) {
         double scale = 0;
@@ -227,17 +257,17 @@ void check_one(const char* what, int M, int N, int K, double density, unsigned s
             worst = std::max(worst, std::isnan(err) ? 1e9 : err);
         }
     }
-    const bool ok = bad == 0;
+    const bool ok = bad == 0 && same;
     (ok ? g_pass : g_fail)++;
-    printf("%s %-28s M=%2d N=%5d K=%5d d=%.2f grid %dx%d chunk %d: worst %.2e bad %d\n", ok ? "ok  " : "FAIL", what, M, N, K, density, l.gx, l.gy, l.chunk, worst, bad);
+    printf("%s %-28s M=%2d N=%5d K=%5d d=%.2f G %d units %d chunk %d: worst %.2e bad %d%s\n", ok ? "ok  " : "FAIL", what, M, N, K, density, l.gx, l.units, l.chunk, worst, bad, same ? "" : " NONDETERMINISTIC");
     cudaFree(dx); cudaFree(dW); cudaFree(dy); cudaFree(didx); cudaFree(dn);
 }
 
-using KnDense = Cfg<0, 0, 0, 2, 0, 4, 2, 1>;
-using KnScan = Cfg<0, 1, 0, 2, 0, 4, 2, 1>;
+using KnDense = Cfg<0, 0, 0, 2, 0, 2, 4, 1>;
+using KnScan = Cfg<0, 1, 0, 2, 0, 4, 2, 2>;
 using KnList = Cfg<0, 2, 0, 2, 0, 4, 2, 1>;
 using KnRelu = Cfg<0, 1, 2, 1, 0, 4, 2, 1>;
-using NkDense = Cfg<1, 0, 0, 0, 4, 2, 4, 1>;
+using NkDense = Cfg<1, 0, 0, 0, 16, 1, 4, 1>;
 using NkList = Cfg<1, 3, 0, 0, 4, 2, 4, 1>;
 using NkGated = Cfg<1, 3, 3, 0, 4, 2, 4, 1>;
 using NkGatedDense = Cfg<1, 0, 3, 0, 4, 2, 4, 1>;
@@ -288,6 +318,46 @@ float time_kernel(const char* tag, int M, int N, int K, int copies, __nv_bfloat1
     return us;
 }
 
+// Sparse MLP pieces (M = 1): gated nk output list over ~10% of 11008 neurons of a 4096 hidden layer
+// (gate/up interleaved, W 2*11008 x 4096), then the kn row list of the down projection over the same
+// rows (W 11008 x 4096, x compact). Roofline = the listed rows' bytes over the read bandwidth.
+static void time_mlp(double bw, Timer& T)
+{
+    const int H = 4096, F = 11008;
+    std::mt19937 rng(11);
+    std::vector<int> list;
+    for (int i = 0; i < F; ++i) if (std::uniform_real_distribution<double>(0, 1)(rng) < 0.10) list.push_back(i);
+    const int n = (int)list.size();
+    const size_t gb = (size_t)2 * F * H * 2, db = (size_t)F * H * 2;
+    const int cg = (int)(((size_t)600 << 20) / gb) + 2, cd = (int)(((size_t)600 << 20) / db) + 2;
+    std::vector<__nv_bfloat16*> Wg(cg), Wd(cd);
+    std::vector<uint16_t> h(gb / 2);
+    for (auto& v : h) v = tobf(std::uniform_real_distribution<float>(-1, 1)(rng));
+    for (auto& w : Wg) { CK(cudaMalloc(&w, gb)); CK(cudaMemcpy(w, h.data(), gb, cudaMemcpyHostToDevice)); }
+    for (auto& w : Wd) { CK(cudaMalloc(&w, db)); CK(cudaMemcpy(w, h.data(), db, cudaMemcpyHostToDevice)); }
+    __nv_bfloat16 *x, *y; int *idx, *nidx;
+    CK(cudaMalloc(&x, (size_t)16 * F * 2)); CK(cudaMalloc(&y, (size_t)16 * F * 4));
+    CK(cudaMalloc(&idx, F * 4)); CK(cudaMalloc(&nidx, 4));
+    std::vector<uint16_t> hx((size_t)16 * F);
+    for (auto& v : hx) v = tobf(std::uniform_real_distribution<float>(-1, 1)(rng));
+    CK(cudaMemcpy(x, hx.data(), hx.size() * 2, cudaMemcpyHostToDevice));
+    CK(cudaMemcpy(idx, list.data(), n * 4, cudaMemcpyHostToDevice));
+    CK(cudaMemcpy(nidx, &n, 4, cudaMemcpyHostToDevice));
+    for (int M : {1, 4}) {
+        // the host plans for the list's capacity (F), the kernel re-divides the device count
+        Launch lg = plan<NkGated>(M, F, H, H, F);
+        float tg = T.us([&](int i) { run<NkGated>(lg, x, H, Wg[i % cg], H, y, F, idx, nidx, M, F, H, 0); }, 300);
+        Launch ld = plan<KnList>(M, H, F, F, H);
+        float td = T.us([&](int i) { run<KnList>(ld, x, F, Wd[i % cd], H, y, H, idx, nidx, M, H, F, 0); }, 300);
+        CK(cudaGetLastError());
+        const double rg = (double)n * 2 * H * 2 / bw * 1e6, rd = (double)n * H * 2 / bw * 1e6;
+        printf("mlp M=%d list %d/%d: nk gated list %.2f us (roof %.2f, %.0f%%)  kn row list %.2f us (roof %.2f, %.0f%%)\n", M, n, F, tg, rg, 100 * rg / tg, td, rd, 100 * rd / td);
+    }
+    for (auto w : Wg) cudaFree(w);
+    for (auto w : Wd) cudaFree(w);
+    cudaFree(x); cudaFree(y); cudaFree(idx); cudaFree(nidx);
+}
+
 static void time_all()
 {
     // streaming-read bandwidth
@@ -299,6 +369,7 @@ static void time_all()
     const double bw = bytes / (us_read * 1e-6);
     printf("stream read: %.1f GB/s\n", bw / 1e9);
     CK(cudaFree(big));
+    time_mlp(bw, T);
 
     const int shapes[][2] = { {4096, 4096}, {4096, 11008}, {11008, 4096}, {8192, 28672}, {3072, 8192} };
     printf("%-6s %-12s %3s %5s %9s %9s %9s %9s %9s %9s %9s %9s\n", "K", "N", "M", "dens", "cublasKN", "cublasNK", "roof", "knDense", "nkDense", "knScan", "roofSp", "kn/best");
@@ -349,14 +420,17 @@ static void time_all()
 template <class C>
 void sweep_one(const char* name, int M, int N, int K, int copies, __nv_bfloat16** W, int ldw, const __nv_bfloat16* x, __nv_bfloat16* y, Timer& T, float base, double roof)
 {
-    Launch l = plan_rt<C>(M, N, K, K, N);
+    Launch l = plan<C>(M, N, K, K, N);
     float us = T.us([&](int i) { run<C>(l, x, K, W[i % copies], ldw, y, N, nullptr, nullptr, M, N, K, 0); }, 200);
     CK(cudaGetLastError());
-    printf("  %-34s grid %4dx%-3d chunk %5d smem %6u: %8.2f us  x%.2f  roof %.2f\n", name, l.gx, l.gy, l.chunk, l.smem, us, base / us, roof / us);
+    printf("  %-34s G %4d (%d/SM) units %5d waves %2d chunk %5d smem %6u: %8.2f us  x%.2f  roof %.2f\n", name, l.gx, l.per_sm, l.units, l.waves, l.chunk, l.smem, us, base / us, roof / us);
 }
 
 #define KN(cw, kw, u, c) sweep_one<Cfg<0, 1, 0, cw, 0, kw, u, c>>("kn in b" #cw " k" #kw " u" #u " c" #c, M, N, K, copies, Wc.data(), N, x, y, T, base, roof)
 #define KND(cw, kw, u, c) sweep_one<Cfg<0, 0, 0, cw, 0, kw, u, c>>("kn dense b" #cw " k" #kw " u" #u " c" #c, M, N, K, copies, Wc.data(), N, x, y, T, base, roof)
+#define KNP0(cw, kw, u, c) sweep_one<Cfg<0, 1, 0, cw, 0, kw, u, c, __nv_bfloat16, 1>>("kn in pf b" #cw " k" #kw " u" #u " c" #c, M, N, K, copies, Wc.data(), N, x, y, T, base, roof)
+#define KNDP0(cw, kw, u, c) sweep_one<Cfg<0, 0, 0, cw, 0, kw, u, c, __nv_bfloat16, 1>>("kn dense pf b" #cw " k" #kw " u" #u " c" #c, M, N, K, copies, Wc.data(), N, x, y, T, base, roof)
+#define NKP0(rw, kw, u, c) sweep_one<Cfg<1, 0, 0, 0, rw, kw, u, c, __nv_bfloat16, 1>>("nk dense pf b" #rw " k" #kw " u" #u " c" #c, M, N, K, copies, Wt.data(), K, x, y, T, base, roof)
 #define NK(rw, kw, u, c) sweep_one<Cfg<1, 0, 0, 0, rw, kw, u, c>>("nk dense b" #rw " k" #kw " u" #u " c" #c, M, N, K, copies, Wt.data(), K, x, y, T, base, roof)
 
 static void sweep_all()
@@ -368,7 +442,7 @@ static void sweep_all()
     float us_read = T.us([&](int) { stream_read<<<g_sms * 8, 512>>>(big, bytes / 16, sink); }, 10);
     const double bw = bytes / (us_read * 1e-6);
     CK(cudaFree(big));
-    const int shapes[][2] = { {4096, 11008}, {8192, 28672} };
+    const int shapes[][2] = { {4096, 4096}, {4096, 11008}, {8192, 28672} };
     for (auto& s : shapes) {
         const int K = s[0], N = s[1];
         const size_t wbytes = (size_t)K * N * 2;
@@ -393,10 +467,10 @@ static void sweep_all()
                                       T.us([&](int i) { cublas_gemv(true, x, K, Wt[i % copies], K, y, N, M, N, K); }, 200));
                 const double roof = wbytes * d / bw * 1e6;
                 printf("K %d N %d M %d d %.2f: cublas %.2f us, roofline %.2f us (read %.0f GB/s)\n", K, N, M, d, base, roof, bw / 1e9);
-                KN(2, 4, 2, 1); KN(2, 4, 2, 2); KN(4, 4, 1, 2); KN(2, 8, 1, 2); KN(2, 8, 2, 2);
+                KN(2, 4, 2, 2); KN(4, 2, 2, 2); KN(2, 2, 4, 2); KN(1, 2, 4, 2); KNP0(2, 4, 2, 2);
                 if (d == 1.0) {
-                    KND(2, 4, 2, 1); KND(4, 2, 2, 1); KND(2, 8, 2, 2);
-                    NK(4, 2, 4, 1); NK(8, 1, 8, 1); NK(4, 2, 8, 1); NK(2, 4, 8, 1); NK(8, 2, 4, 1); NK(16, 1, 4, 1); NK(16, 1, 2, 1); NK(8, 1, 4, 1); NK(16, 1, 4, 2); NK(8, 1, 2, 1); NK(4, 1, 4, 1);
+                    KND(2, 4, 2, 1); KND(2, 2, 4, 1); KND(1, 2, 4, 1); KND(4, 2, 2, 1); KNDP0(2, 2, 4, 1);
+                    NK(8, 1, 8, 1); NK(8, 1, 4, 1); NK(16, 1, 4, 1); NK(16, 1, 2, 1); NK(4, 1, 4, 1); NKP0(16, 1, 4, 1);
                 }
             }
         }
@@ -407,7 +481,7 @@ static void sweep_all()
 
 int main(int argc, char** argv)
 {
-    cudaDeviceProp p; CK(cudaGetDeviceProperties(&p, 0)); g_sms = p.multiProcessorCount;
+    cudaDeviceProp p; CK(cudaGetDeviceProperties(&p, 0)); g_sms = p.multiProcessorCount; g_smem_optin = (unsigned)p.sharedMemPerBlockOptin;
     printf("%s, %d SMs\n", p.name, g_sms);
     CK(cudaMalloc(&g_part, (size_t)64 << 20)); CK(cudaMalloc(&g_counters, 1 << 20)); CK(cudaMemset(g_counters, 0, 1 << 20));
     const char* mode = argc > 1 ? argv[1] : "check";
