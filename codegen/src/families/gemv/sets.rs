@@ -22,9 +22,15 @@ pub const KN_INPUT: GemvSpec = GemvSpec {
     archs: ArchSet::ALL,
 };
 
-/// The dense nk variant (bf16): 8 groups of 8 rows, one warp each, 8 steps in flight (H200,
-/// bench/proto/gemv sweep: 0.92× cuBLAS at 8192×28672 M = 1, the best of 14 nk shapes at M = 16).
-pub const NK_DENSE: GemvSpec = GemvSpec { layout: GemvLayout::Nk, sparsity: GemvSparsity::Dense, block: 8, kw: 1, unroll: 8, cache: 1, ..KN_INPUT };
+/// The dense nk variant (bf16): 16 groups of 8 rows, one warp each, 4 steps in flight (H200,
+/// bench/proto/gemv/results/time_v2_h200.txt: the fastest nk shape at M = 1 and 16).
+pub const NK_DENSE: GemvSpec = GemvSpec { layout: GemvLayout::Nk, sparsity: GemvSparsity::Dense, block: 16, kw: 1, unroll: 4, cache: 1, ..KN_INPUT };
+
+/// The output-list nk variant (the sparse MLP's gate/up): 4 groups of 8 rows, 2 warps each.
+pub const NK_LIST: GemvSpec = GemvSpec { sparsity: GemvSparsity::OutList, block: 4, kw: 2, unroll: 4, ..NK_DENSE };
+
+/// The dense kn variant: 2 groups of 64 columns, 2 warps each, 4 steps in flight (same sweep).
+pub const KN_DENSE: GemvSpec = GemvSpec { sparsity: GemvSparsity::Dense, block: 2, kw: 2, unroll: 4, cache: 1, ..KN_INPUT };
 
 /// The presets the CLI knows.
 pub static PRESETS: [Preset; 2] = [
@@ -40,25 +46,27 @@ pub fn defaults() -> Vec<KernelSpec> {
     let mut out = Vec::new();
     for dtype in [ElemType::Bf16, ElemType::F16] {
         let kn = GemvSpec { dtype, out: dtype, ..KN_INPUT };
+        let kn_dense = GemvSpec { dtype, out: dtype, ..KN_DENSE };
         let nk = GemvSpec { dtype, out: dtype, ..NK_DENSE };
+        let nk_list = GemvSpec { dtype, out: dtype, ..NK_LIST };
         for a in Activation::ALL {
             out.push(GemvSpec { activation: a, ..kn });
             out.push(GemvSpec { activation: a, ..nk });
             // What input-sparse calls run when the weights hold Inf or NaN (nothing skipped).
-            out.push(GemvSpec { sparsity: GemvSparsity::Dense, activation: a, cache: 1, ..kn });
+            out.push(GemvSpec { activation: a, ..kn_dense });
         }
-        out.push(GemvSpec { sparsity: GemvSparsity::RowList, ..kn });
+        out.push(GemvSpec { sparsity: GemvSparsity::RowList, cache: 1, ..kn });
         for a in Activation::ALL {
             // The up projection of plain (ReLU, ReLU²) sparse MLPs.
-            out.push(GemvSpec { sparsity: GemvSparsity::OutList, activation: a, ..nk });
+            out.push(GemvSpec { activation: a, ..nk_list });
         }
         out.push(GemvSpec { gated: true, ..nk });
-        out.push(GemvSpec { gated: true, sparsity: GemvSparsity::OutList, ..nk });
+        out.push(GemvSpec { gated: true, ..nk_list });
         // The predictor's scores (nk, f32 out).
         out.push(GemvSpec { out: ElemType::F32, ..nk });
         if dtype == ElemType::Bf16 {
             out.push(GemvSpec { out: ElemType::F32, ..kn });
-            out.push(GemvSpec { out: ElemType::F32, sparsity: GemvSparsity::Dense, cache: 1, ..kn });
+            out.push(GemvSpec { out: ElemType::F32, ..kn_dense });
         }
     }
     out.into_iter().map(KernelSpec::Gemv).collect()

@@ -26,7 +26,7 @@ pub fn validate(s: &GemvSpec) -> Result<ValidGemv, Vec<String>> {
         s.dtype != ElemType::F32,
         "the gemv kernels take 16-bit inputs (bf16, f16): f32 weights would need TF32 math or CUDA cores (not built)".into(),
     );
-    rule(matches!(s.block, 1 | 2 | 4 | 8), format!("block {} must be 1, 2, 4 or 8 column groups", s.block));
+    rule(matches!(s.block, 1 | 2 | 4 | 8 | 16), format!("block {} must be 1, 2, 4, 8 or 16 column groups", s.block));
     rule(matches!(s.kw, 1 | 2 | 4 | 8), format!("kw {} must be 1, 2, 4 or 8 warps per group", s.kw));
     rule(s.threads() <= 512, format!("{} threads per CTA exceed 512 (block × kw ≤ 16 warps)", s.threads()));
     rule(matches!(s.unroll, 1 | 2 | 4 | 8), format!("unroll {} must be 1, 2, 4 or 8", s.unroll));
