@@ -3592,7 +3592,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
         ],
     },
     ::esmm_spec::RegistryEntry {
-        name: "gemv_bf16_kn_dense_obf16_b2_k2_u4_c1_none",
+        name: "gemv_bf16_kn_dense_obf16_b2_k4_u2_c1_none",
         spec: ::esmm_spec::KernelSpec::Gemv(::esmm_spec::GemvSpec {
             dtype: ::esmm_spec::ElemType::Bf16,
             out: ::esmm_spec::ElemType::Bf16,
@@ -3600,19 +3600,19 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             sparsity: ::esmm_spec::GemvSparsity::Dense,
             gated: false,
             block: 2,
-            kw: 2,
-            unroll: 4,
+            kw: 4,
+            unroll: 2,
             cache: 1,
             activation: ::esmm_spec::Activation::None,
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x271f43b1ae28418c,
+        source_hash: 0x358bb45e6e1896d4,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
-                threads: 128,
-                dynamic_smem: 65536,
+                threads: 256,
+                dynamic_smem: 81920,
                 grid: ::esmm_spec::GridRule::Gemv {
                     cols: 128,
                     rows: 1,
@@ -3651,7 +3651,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
         ],
     },
     ::esmm_spec::RegistryEntry {
-        name: "gemv_bf16_kn_dense_obf16_b2_k2_u4_c1_relu",
+        name: "gemv_bf16_kn_dense_obf16_b2_k4_u2_c1_relu",
         spec: ::esmm_spec::KernelSpec::Gemv(::esmm_spec::GemvSpec {
             dtype: ::esmm_spec::ElemType::Bf16,
             out: ::esmm_spec::ElemType::Bf16,
@@ -3659,19 +3659,19 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             sparsity: ::esmm_spec::GemvSparsity::Dense,
             gated: false,
             block: 2,
-            kw: 2,
-            unroll: 4,
+            kw: 4,
+            unroll: 2,
             cache: 1,
             activation: ::esmm_spec::Activation::Relu,
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x5ec8bb883fa9c303,
+        source_hash: 0x3c81d63176d9f6fb,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
-                threads: 128,
-                dynamic_smem: 65536,
+                threads: 256,
+                dynamic_smem: 81920,
                 grid: ::esmm_spec::GridRule::Gemv {
                     cols: 128,
                     rows: 1,
@@ -3710,7 +3710,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
         ],
     },
     ::esmm_spec::RegistryEntry {
-        name: "gemv_bf16_kn_dense_obf16_b2_k2_u4_c1_relu2",
+        name: "gemv_bf16_kn_dense_obf16_b2_k4_u2_c1_relu2",
         spec: ::esmm_spec::KernelSpec::Gemv(::esmm_spec::GemvSpec {
             dtype: ::esmm_spec::ElemType::Bf16,
             out: ::esmm_spec::ElemType::Bf16,
@@ -3718,19 +3718,19 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             sparsity: ::esmm_spec::GemvSparsity::Dense,
             gated: false,
             block: 2,
-            kw: 2,
-            unroll: 4,
+            kw: 4,
+            unroll: 2,
             cache: 1,
             activation: ::esmm_spec::Activation::Relu2,
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x1aa74fa9158206c6,
+        source_hash: 0x033edf28566083d2,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
-                threads: 128,
-                dynamic_smem: 65536,
+                threads: 256,
+                dynamic_smem: 81920,
                 grid: ::esmm_spec::GridRule::Gemv {
                     cols: 128,
                     rows: 1,
@@ -3769,7 +3769,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
         ],
     },
     ::esmm_spec::RegistryEntry {
-        name: "gemv_bf16_kn_dense_of32_b2_k2_u4_c1_none",
+        name: "gemv_bf16_kn_dense_of32_b2_k4_u2_c1_none",
         spec: ::esmm_spec::KernelSpec::Gemv(::esmm_spec::GemvSpec {
             dtype: ::esmm_spec::ElemType::Bf16,
             out: ::esmm_spec::ElemType::F32,
@@ -3777,19 +3777,19 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             sparsity: ::esmm_spec::GemvSparsity::Dense,
             gated: false,
             block: 2,
-            kw: 2,
-            unroll: 4,
+            kw: 4,
+            unroll: 2,
             cache: 1,
             activation: ::esmm_spec::Activation::None,
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x3e1b9fe154114e9c,
+        source_hash: 0x6ff7a50a7db285bc,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
-                threads: 128,
-                dynamic_smem: 65536,
+                threads: 256,
+                dynamic_smem: 81920,
                 grid: ::esmm_spec::GridRule::Gemv {
                     cols: 128,
                     rows: 1,
@@ -4762,7 +4762,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
         ],
     },
     ::esmm_spec::RegistryEntry {
-        name: "gemv_f16_kn_dense_of16_b2_k2_u4_c1_none",
+        name: "gemv_f16_kn_dense_of16_b2_k4_u2_c1_none",
         spec: ::esmm_spec::KernelSpec::Gemv(::esmm_spec::GemvSpec {
             dtype: ::esmm_spec::ElemType::F16,
             out: ::esmm_spec::ElemType::F16,
@@ -4770,19 +4770,19 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             sparsity: ::esmm_spec::GemvSparsity::Dense,
             gated: false,
             block: 2,
-            kw: 2,
-            unroll: 4,
+            kw: 4,
+            unroll: 2,
             cache: 1,
             activation: ::esmm_spec::Activation::None,
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x99f964b0699296d9,
+        source_hash: 0x64e45054f70e7469,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
-                threads: 128,
-                dynamic_smem: 65536,
+                threads: 256,
+                dynamic_smem: 81920,
                 grid: ::esmm_spec::GridRule::Gemv {
                     cols: 128,
                     rows: 1,
@@ -4821,7 +4821,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
         ],
     },
     ::esmm_spec::RegistryEntry {
-        name: "gemv_f16_kn_dense_of16_b2_k2_u4_c1_relu",
+        name: "gemv_f16_kn_dense_of16_b2_k4_u2_c1_relu",
         spec: ::esmm_spec::KernelSpec::Gemv(::esmm_spec::GemvSpec {
             dtype: ::esmm_spec::ElemType::F16,
             out: ::esmm_spec::ElemType::F16,
@@ -4829,19 +4829,19 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             sparsity: ::esmm_spec::GemvSparsity::Dense,
             gated: false,
             block: 2,
-            kw: 2,
-            unroll: 4,
+            kw: 4,
+            unroll: 2,
             cache: 1,
             activation: ::esmm_spec::Activation::Relu,
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x1170cfdd04899504,
+        source_hash: 0x0e1d3b17617e5ec4,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
-                threads: 128,
-                dynamic_smem: 65536,
+                threads: 256,
+                dynamic_smem: 81920,
                 grid: ::esmm_spec::GridRule::Gemv {
                     cols: 128,
                     rows: 1,
@@ -4880,7 +4880,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
         ],
     },
     ::esmm_spec::RegistryEntry {
-        name: "gemv_f16_kn_dense_of16_b2_k2_u4_c1_relu2",
+        name: "gemv_f16_kn_dense_of16_b2_k4_u2_c1_relu2",
         spec: ::esmm_spec::KernelSpec::Gemv(::esmm_spec::GemvSpec {
             dtype: ::esmm_spec::ElemType::F16,
             out: ::esmm_spec::ElemType::F16,
@@ -4888,19 +4888,19 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             sparsity: ::esmm_spec::GemvSparsity::Dense,
             gated: false,
             block: 2,
-            kw: 2,
-            unroll: 4,
+            kw: 4,
+            unroll: 2,
             cache: 1,
             activation: ::esmm_spec::Activation::Relu2,
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x9f738d88fbf2c4cd,
+        source_hash: 0xabad22d2b2e1f711,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
-                threads: 128,
-                dynamic_smem: 65536,
+                threads: 256,
+                dynamic_smem: 81920,
                 grid: ::esmm_spec::GridRule::Gemv {
                     cols: 128,
                     rows: 1,

@@ -29,8 +29,10 @@ pub const NK_DENSE: GemvSpec = GemvSpec { layout: GemvLayout::Nk, sparsity: Gemv
 /// The output-list nk variant (the sparse MLP's gate/up): 4 groups of 8 rows, 2 warps each.
 pub const NK_LIST: GemvSpec = GemvSpec { sparsity: GemvSparsity::OutList, block: 4, kw: 2, unroll: 4, ..NK_DENSE };
 
-/// The dense kn variant: 2 groups of 64 columns, 2 warps each, 4 steps in flight (same sweep).
-pub const KN_DENSE: GemvSpec = GemvSpec { sparsity: GemvSparsity::Dense, block: 2, kw: 2, unroll: 4, cache: 1, ..KN_INPUT };
+/// The dense kn variant: 2 groups of 64 columns, 4 warps each (under the runtime's plan, whose
+/// shared memory is fixed per variant, the prototype's faster 2-warp shape ran at 169 µs
+/// instead of 118 µs at 8192×28672: bench/results/2026-11-22-gemv/README.md).
+pub const KN_DENSE: GemvSpec = GemvSpec { sparsity: GemvSparsity::Dense, block: 2, kw: 4, unroll: 2, cache: 1, ..KN_INPUT };
 
 /// The presets the CLI knows.
 pub static PRESETS: [Preset; 2] = [
