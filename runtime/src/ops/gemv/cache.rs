@@ -13,7 +13,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use cudarc::driver::{CudaSlice, CudaStream, DevicePtr, DevicePtrMut, PinnedHostSlice};
-use esmm_spec::families::gemv::GEMV_MAX_M;
 use esmm_spec::{Activation, ElemType, GemvLayout, GemvSparsity, Stage};
 
 use super::mlp::{MlpHostWeights, MlpKind, MlpSelect};
@@ -274,9 +273,7 @@ impl Esmm {
         Y: DevicePtrMut<T>,
     {
         self.check_stream(stream)?;
-        if m == 0 || m > GEMV_MAX_M {
-            return Err(Error::InvalidArgument(format!("the cached MLP takes 1..={GEMV_MAX_M} tokens, not {m}")));
-        }
+        super::check_tokens("the cached MLP", m)?;
         let h = cache.hidden;
         self.check_buffer("x", x, m * h)?;
         self.check_buffer("y", y, m * h)?;

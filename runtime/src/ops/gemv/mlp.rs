@@ -16,7 +16,6 @@
 use std::sync::Arc;
 
 use cudarc::driver::{CudaStream, DevicePtr, DevicePtrMut};
-use esmm_spec::families::gemv::GEMV_MAX_M;
 use esmm_spec::{Activation, GemvLayout, GemvSparsity, Stage};
 
 use super::{DeviceList, GemvCall, GemvInput, GemvWeights};
@@ -150,9 +149,7 @@ impl Esmm {
         Y: DevicePtrMut<T>,
     {
         self.check_stream(stream)?;
-        if m == 0 || m > GEMV_MAX_M {
-            return Err(Error::InvalidArgument(format!("the sparse MLP takes 1..={GEMV_MAX_M} tokens, not {m}")));
-        }
+        super::check_tokens("the sparse MLP", m)?;
         check_select(select)?;
         let (h, i) = (mlp.hidden(), mlp.inter());
         self.check_buffer("x", x, m * h)?;
@@ -220,9 +217,7 @@ impl Esmm {
     /// Runs the predictor for `x` and reads the active list back (a synchronisation).
     pub(crate) fn predict<T: GemvInput, X: DevicePtr<T>>(&self, stream: &Arc<CudaStream>, x: &X, p: &PredictorRef<'_, T>, m: usize, select: MlpSelect) -> Result<Vec<i32>> {
         self.check_stream(stream)?;
-        if m == 0 || m > GEMV_MAX_M {
-            return Err(Error::InvalidArgument(format!("the predictor takes 1..={GEMV_MAX_M} tokens, not {m}")));
-        }
+        super::check_tokens("the predictor", m)?;
         check_select(select)?;
         self.check_buffer("x", x, m * p.hidden)?;
         let (x_ptr, _xg) = x.device_ptr(stream);

@@ -244,9 +244,7 @@ impl Esmm {
     }
 
     fn gemv_plan_request<T: GemvInput, O: GemvOutput>(&self, w: &GemvWeights<T>, m: usize, opts: &GemvOptions<'_>) -> Result<(Request, usize)> {
-        if m == 0 || m > GEMV_MAX_M {
-            return Err(Error::InvalidArgument(format!("gemv takes 1..={GEMV_MAX_M} tokens (rows of x), not {m}")));
-        }
+        check_tokens("gemv", m)?;
         if w.gated && opts.activation != Activation::None {
             return Err(Error::InvalidArgument("gated weights apply SiLU(gate)·up: the activation must be none".into()));
         }
@@ -391,6 +389,14 @@ impl Esmm {
         vals.grid_dims = Some(dims);
         launch_timed(stream, v, gi, self.info.sm_count, &vals, events)
     }
+}
+
+/// Every op of the family takes 1..=16 tokens (the rows of the mma A operand).
+pub(crate) fn check_tokens(what: &str, m: usize) -> Result<()> {
+    if m == 0 || m > GEMV_MAX_M {
+        return Err(Error::InvalidArgument(format!("{what} takes 1..={GEMV_MAX_M} tokens (rows of x), not {m}")));
+    }
+    Ok(())
 }
 
 fn check_shape(k: usize, n: usize) -> Result<()> {
