@@ -41,6 +41,8 @@ pub mod workload;
 
 pub use baseline::{Baseline, BaselineElem, BaselineKind, BaselineMath, Baselines};
 pub use cudarc;
+/// The CPU codec of compressed weights (INT8 + rANS; crate `esmm-codec`, docs/CODEC.md).
+pub use esmm_codec as codec;
 pub use device::{cublas_present, driver_present, DeviceInfo};
 pub use dispatch::{Layer, REGISTRY};
 pub use error::{Error, Result};
