@@ -245,12 +245,7 @@ impl Esmm {
     }
 
     fn cache_entry<T: GemvInput>(&self, dtype: ElemType, cache: &WeightCache<T>) -> Result<Arc<crate::modules::LoadedVariant>> {
-        let (gated, act) = match cache.kind {
-            MlpKind::Gated => (true, Activation::None),
-            MlpKind::Relu => (false, Activation::Relu),
-            MlpKind::Relu2 => (false, Activation::Relu2),
-        };
-        self.gemv_entry(dtype, dtype, Dims::new(1, cache.capacity, cache.hidden), act, GemvRequest { layout: GemvLayout::Nk, sparsity: GemvSparsity::OutList, gated })
+        self.up_entry(dtype, cache.kind, Dims::new(1, cache.capacity, cache.hidden))
     }
 
     /// The predictor of a cached layer: the active neurons for `x` (`m` tokens), read back to the

@@ -139,6 +139,17 @@ impl Esmm {
         }
     }
 
+    /// The output-list variant of an MLP's up projection (gated gate/up pairs, or up with the
+    /// kind's activation); its select stage picks the neurons, its scatter stage fills a cache.
+    pub(crate) fn up_entry(&self, dtype: esmm_spec::ElemType, kind: MlpKind, dims: Dims) -> Result<Arc<LoadedVariant>> {
+        let (gated, act) = match kind {
+            MlpKind::Gated => (true, Activation::None),
+            MlpKind::Relu => (false, Activation::Relu),
+            MlpKind::Relu2 => (false, Activation::Relu2),
+        };
+        self.gemv_entry(dtype, dtype, dims, act, GemvRequest { layout: GemvLayout::Nk, sparsity: GemvSparsity::OutList, gated })
+    }
+
     /// `y = MLP(x)` for `m` = 1..=16 tokens over the neurons `select` keeps (see the module
     /// docs): x and y `M × hidden`, row-major, contiguous. With `read_active` the active list is
     /// read back (a synchronisation) into [`MlpRun::active`].
@@ -157,10 +168,8 @@ impl Esmm {
         let (x_ptr, _xg) = x.device_ptr(stream);
         let (y_ptr, _yg) = y.device_ptr_mut(stream);
         let es = T::TYPE.size() as usize;
-        let (gated, act) = mlp_kind(mlp.kind);
-        let up_req = GemvRequest { layout: GemvLayout::Nk, sparsity: GemvSparsity::OutList, gated };
         let down_req = GemvRequest { layout: GemvLayout::Kn, sparsity: GemvSparsity::RowList, gated: false };
-        let e_up = self.gemv_entry(T::TYPE, T::TYPE, Dims::new(m, i, h), act, up_req)?;
+        let e_up = self.up_entry(T::TYPE, mlp.kind, Dims::new(m, i, h))?;
         let e_down = self.gemv_entry(T::TYPE, T::TYPE, Dims::new(m, h, i), Activation::None, down_req)?;
         let p = PredictorRef { pred_in: &mlp.pred_in, pred_out: &mlp.pred_out, inter: i, hidden: h, kind: mlp.kind };
         let scratch = self.predict_launch(stream, x_ptr, &p, m, select, m * i * es)?;
@@ -197,8 +206,7 @@ impl Esmm {
         let nk_dense = GemvRequest { layout: GemvLayout::Nk, sparsity: GemvSparsity::Dense, gated: false };
         let e_p1 = self.gemv_entry(T::TYPE, T::TYPE, Dims::new(m, r, h), Activation::None, nk_dense)?;
         let e_p2 = self.gemv_entry(T::TYPE, esmm_spec::ElemType::F32, Dims::new(m, i, r), Activation::None, nk_dense)?;
-        let (gated, act) = mlp_kind(p.kind);
-        let e_up = self.gemv_entry(T::TYPE, T::TYPE, Dims::new(m, i, h), act, GemvRequest { layout: GemvLayout::Nk, sparsity: GemvSparsity::OutList, gated })?;
+        let e_up = self.up_entry(T::TYPE, p.kind, Dims::new(m, i, h))?;
         self.gemv_launch(stream, &e_p1, p.pred_in, &GemvCall { x: x_ptr, ldx: h, y: t_ptr, ldy: r, m, list: None }, None)?;
         self.gemv_launch(stream, &e_p2, p.pred_out, &GemvCall { x: t_ptr, ldx: r, y: s_ptr, ldy: i, m, list: None }, None)?;
         let (threshold, topk) = match select {
@@ -241,14 +249,6 @@ pub(crate) struct PredictorRef<'a, T: GemvInput> {
     pub(crate) kind: MlpKind,
 }
 
-/// (gated, activation of the up projection) of an MLP kind.
-fn mlp_kind(kind: MlpKind) -> (bool, Activation) {
-    match kind {
-        MlpKind::Gated => (true, Activation::None),
-        MlpKind::Relu => (false, Activation::Relu),
-        MlpKind::Relu2 => (false, Activation::Relu2),
-    }
-}
 
 fn check_select(select: MlpSelect) -> Result<()> {
     match select {
