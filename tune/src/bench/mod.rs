@@ -7,11 +7,13 @@
 //! - [`tc`]: family tc's experiments (`--dtype bf16|f16|tf32`), written as
 //!   `tc_<dtype>_<experiment>.csv`;
 //! - [`gemv`]: family gemv's decode experiment (`--experiment decode`), `decode.csv`.
+//! - [`rans`]: family rans's compressed-weight decode GEMV (`--experiment rans`), `rans.csv`.
 
 pub mod charts;
 pub mod dispatch;
 pub mod esmm;
 pub mod gemv;
+pub mod rans;
 pub mod row;
 pub mod tc;
 pub mod timing;
@@ -32,7 +34,7 @@ pub const DENSITIES: [f64; 6] = [1.0, 0.875, 0.75, 0.5, 0.25, 0.125];
 #[derive(clap::Args, Clone, Debug)]
 pub struct BenchArgs {
     /// Experiments to run: density, overhead, fusion, amortization, scaling, dispatch, or all;
-    /// decode (family gemv) runs alone.
+    /// decode and mlp (family gemv) and rans (family rans) run alone.
     #[arg(long, default_value = "density", value_delimiter = ',')]
     pub experiment: Vec<String>,
     /// Shape of the density/fusion experiments, MxNxK (also N and K of amortization).
@@ -74,6 +76,9 @@ pub struct BenchArgs {
     /// GPU ordinal.
     #[arg(long, default_value_t = 0)]
     pub device: usize,
+    /// `--experiment rans`: the 4096×11008 shape only.
+    #[arg(long)]
+    pub quick: bool,
 }
 
 /// How A is generated.
@@ -181,6 +186,9 @@ pub fn run_experiment(esmm: &Esmm, cfg: &BenchConfig, experiment: &str) -> Resul
 
 /// `esmm-tune bench`.
 pub fn run(args: BenchArgs) -> Result<()> {
+    if args.experiment.iter().any(|e| e == "rans") {
+        return rans::run(&args);
+    }
     if args.experiment.iter().any(|e| e == "decode" || e == "mlp") {
         return run_decode(&args);
     }
