@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds release test (and bench/tuner) binaries for the GPU machine, kernels for sm_90 only,
 # and copies the ones the GPU scripts run (test-gpu_suite, test-gpu_baselines, test-gpu_tc, test-gpu_gemv,
-# esmm-tune) into .carry/bin (the GPU machine has no Rust), stripped and packed into
+# test-gpu_rans, esmm-tune) into .carry/bin (the GPU machine has no Rust), stripped and packed into
 # .carry/pack/bin.tgz. Carry `.carry/pack` with the device tool, then run scripts/gpu-check.sh /
 # gpu-bench.sh there (they unpack it).
 # Usage: scripts/carry-build.sh
@@ -44,7 +44,7 @@ for line in sys.stdin:
     else:
         prefix = "unit-"     # a crate unit-test binary
     dst = os.path.join(".carry/bin", prefix + t["name"])
-    if os.path.basename(dst) not in ("test-gpu_suite", "test-gpu_baselines", "test-gpu_tc", "test-gpu_gemv", "test-gpu_mlp", "esmm-tune"):
+    if os.path.basename(dst) not in ("test-gpu_suite", "test-gpu_baselines", "test-gpu_tc", "test-gpu_gemv", "test-gpu_mlp", "test-gpu_rans", "esmm-tune"):
         continue
     shutil.copy2(msg["executable"], dst)
     print(dst)
