@@ -876,6 +876,7 @@ fn request<T: In, O: Out>(c: &Call<T>, flag: bool, ignore_inf: bool) -> Result<R
         prepared_b: false,
         arch: None,
         gemv: Some(GemvRequest { layout, sparsity, gated: c.up.is_some() }),
+        rans: None,
     })
 }
 

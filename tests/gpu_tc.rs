@@ -936,14 +936,14 @@ fn variant_cases<'a>(sets: &'a [DataSet], variants: &[Variant], o: &Options) -> 
 
 /// Whether some compiled tc variant for this GPU serves a call with these types and options.
 fn serves(esmm: &Esmm, dtype: ElemType, out: ElemType, epilogue: Epilogue, prepared_b: bool) -> bool {
-    let req = Request { family: Family::Tc, dtype, out, dims: Dims::new(64, 64, 64), epilogue, prepared_b, arch: esmm.device().arch, gemv: None };
+    let req = Request { family: Family::Tc, dtype, out, dims: Dims::new(64, 64, 64), epilogue, prepared_b, arch: esmm.device().arch, gemv: None, rans: None };
     esmm::REGISTRY.iter().any(|e| mismatch(e, &req).is_none())
 }
 
 /// Whether a compiled variant for this GPU can make a prepared B's pattern (tc_prepare_b then
 /// measures density and Inf/NaN; without one it reports density 1 and no Inf/NaN).
 fn prepare_measures(esmm: &Esmm, dtype: ElemType) -> bool {
-    let req = Request { family: Family::Tc, dtype, out: dtype, dims: Dims::new(4096, 64, 64), epilogue: Epilogue::NONE, prepared_b: true, arch: esmm.device().arch, gemv: None };
+    let req = Request { family: Family::Tc, dtype, out: dtype, dims: Dims::new(4096, 64, 64), epilogue: Epilogue::NONE, prepared_b: true, arch: esmm.device().arch, gemv: None, rans: None };
     esmm::dispatch::policy::choose_variant(&req).is_ok_and(|e| e.spec.as_tc().is_some_and(TcSpec::uses_b_pattern))
 }
 
@@ -1067,7 +1067,7 @@ fn zero_sizes<T: Host, O: Host>(esmm: &Esmm) -> Result<String, String> {
     let a = s.clone_htod(&[one; 16]).map_err(text)?;
     let b = s.clone_htod(&[one; 16]).map_err(text)?;
     // An explicit variant for these types, when one is compiled: K = 0 must not reach a kernel.
-    let req = Request { family: Family::Tc, dtype: T::TYPE, out: O::TYPE, dims: Dims::new(3, 4, 0), epilogue: Epilogue { activation: Activation::None, col_nnz: true }, prepared_b: false, arch: esmm.device().arch, gemv: None };
+    let req = Request { family: Family::Tc, dtype: T::TYPE, out: O::TYPE, dims: Dims::new(3, 4, 0), epilogue: Epilogue { activation: Activation::None, col_nnz: true }, prepared_b: false, arch: esmm.device().arch, gemv: None, rans: None };
     let named = esmm::REGISTRY.iter().find(|e| mismatch(e, &req).is_none()).map(|e| e.name);
     for variant in [None, named].into_iter().collect::<std::collections::BTreeSet<_>>() {
         // K = 0: C = act(0) = 0 in every element, counts zero.

@@ -13,6 +13,7 @@ use proc_macro2::TokenStream;
 
 use crate::families::esmm::{self, EsmmGenerator};
 use crate::families::gemv::{self, GemvGenerator};
+use crate::families::rans::{self, RansGenerator};
 use crate::families::tc::{self, TcGenerator};
 use crate::sets::SetName;
 
@@ -26,6 +27,8 @@ pub enum ValidSpec {
     Tc(tc::ValidTc),
     /// A valid gemv variant.
     Gemv(gemv::ValidGemv),
+    /// A valid rans variant.
+    Rans(rans::ValidRans),
 }
 
 impl ValidSpec {
@@ -35,6 +38,7 @@ impl ValidSpec {
             ValidSpec::Esmm(v) => KernelSpec::Esmm(*v.spec()),
             ValidSpec::Tc(v) => KernelSpec::Tc(*v.spec()),
             ValidSpec::Gemv(v) => KernelSpec::Gemv(*v.spec()),
+            ValidSpec::Rans(v) => KernelSpec::Rans(*v.spec()),
         }
     }
 
@@ -116,6 +120,7 @@ pub fn generator(family: Family) -> &'static dyn FamilyGenerator {
         Family::Esmm => &EsmmGenerator,
         Family::Tc => &TcGenerator,
         Family::Gemv => &GemvGenerator,
+        Family::Rans => &RansGenerator,
     }
 }
 

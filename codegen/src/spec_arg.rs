@@ -91,7 +91,13 @@ mod tests {
         for bad in ["k99", "k25:bm", "k25:bm=x", "k25:colour=red", "k25:skip=maybe", "esmm_zz", "", "tc_bf16_x_none"] {
             assert!(resolve_spec(bad, None).is_err(), "{bad}");
         }
-        assert!(resolve_spec("rans_bf16_x_none", None).unwrap_err().contains("not built yet"));
+        assert!(resolve_spec("zz_bf16_x_none", None).unwrap_err().contains("unknown family"));
+        assert!(resolve_spec("rans_bf16_x_none", None).is_err());
+        let r = resolve_spec("rans:lanes=64,mt=4", None).unwrap();
+        assert_eq!(r.as_rans().map(|s| (s.lanes, s.tile_n, s.mt)), Some((64, 256, 4)));
+        assert_eq!(resolve_spec(&r.name(), Some(Family::Rans)).unwrap(), r);
+        let i = resolve_spec("rans:kind=int8", None).unwrap();
+        assert_eq!(i.as_rans().map(|s| (s.kind, s.lanes, s.tile_n, s.vec)), Some((esmm_spec::RansKind::Int8, 0, 0, 16)));
         let tc = resolve_spec("tc-wgmma:stages=5,bn=128", None).unwrap();
         let t = tc.as_tc().unwrap();
         assert_eq!((t.stages, t.bn, t.path), (5, 128, esmm_spec::TcPath::Wgmma));

@@ -1,4 +1,4 @@
-//! docs/ARCHITECTURE.md must embed, verbatim, the ABI table of every esmm, tc and gemv launch stage as
+//! docs/ARCHITECTURE.md must embed, verbatim, the ABI table of every esmm, tc, gemv and rans launch stage as
 //! `esmm_spec::abi::doc_table` writes it, so the documented ABI is the one the kernels and the
 //! runtime use. On failure the expected Markdown block is printed for pasting.
 
@@ -19,7 +19,19 @@ fn expected_tables() -> Vec<String> {
     .map(|(stage, title)| doc_table(title, stage_args(stage)))
     .chain(tc_tables())
     .chain(gemv_tables())
+    .chain(rans_tables())
     .collect()
+}
+
+/// Family rans's tables (bf16 shown).
+fn rans_tables() -> Vec<String> {
+    use esmm_spec::families::rans::{int8_gemv_args, rans_gemv_args, RANS_DECODE_ARGS};
+    use esmm_spec::ElemType;
+    vec![
+        doc_table("rans decode stage `{name}_decode` (ans variants)", &RANS_DECODE_ARGS),
+        doc_table("rans fused GEMV stage `{name}_gemm` (ans variants, bf16 shown)", rans_gemv_args(ElemType::Bf16, ElemType::Bf16)),
+        doc_table("rans INT8 GEMV stage `{name}_gemm` (int8 variants, bf16 shown)", int8_gemv_args(ElemType::Bf16, ElemType::Bf16)),
+    ]
 }
 
 /// Family gemv's tables (bf16 shown).

@@ -65,30 +65,44 @@ fn bad_input_exits_2_without_panicking() {
 }
 
 #[test]
-fn family_flag_selects_built_families_and_names_planned_ones() {
-    let out = codegen(&["list", "--family", "rans"]);
+fn family_flag_selects_built_families_and_rejects_unknown_ones() {
+    let out = codegen(&["list", "--family", "zz"]);
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("family `rans`") && stderr.contains("is not built yet"), "{stderr}");
-    for args in [&["--family", "rans", "emit"][..], &["check", "--family", "rans"], &["explain", "k25", "--family", "zz"]] {
+    assert!(stderr.contains("unknown family `zz`"), "{stderr}");
+    for args in [&["--family", "zz", "emit"][..], &["check", "--family", "zz"], &["explain", "k25", "--family", "zz"]] {
         assert_eq!(codegen(args).status.code(), Some(2), "{args:?}");
     }
     // The whole shipped set is the union of the families' sets.
     let all = codegen(&["list", "--set", "shipped"]);
-    let esmm = codegen(&["list", "--set", "shipped", "--family", "esmm"]);
-    let tc = codegen(&["list", "--set", "shipped", "--family", "tc"]);
-    let gemv = codegen(&["list", "--set", "shipped", "--family", "gemv"]);
-    assert!(all.status.success() && esmm.status.success() && tc.status.success() && gemv.status.success());
     let names = |o: &std::process::Output| -> Vec<String> { text(&o.stdout).lines().filter(|l| l.contains("threads=")).map(|l| l.split_whitespace().next().unwrap().to_string()).collect() };
-    let mut union = names(&esmm);
-    union.extend(names(&tc));
-    union.extend(names(&gemv));
+    let mut union = Vec::new();
+    for family in ["esmm", "tc", "gemv", "rans"] {
+        let out = codegen(&["list", "--set", "shipped", "--family", family]);
+        assert!(out.status.success(), "{family}: {}", text(&out.stderr));
+        let these = names(&out);
+        assert!(!these.is_empty() && these.iter().all(|n| n.starts_with(&format!("{family}_"))), "{family}: {these:?}");
+        union.extend(these);
+    }
+    assert!(all.status.success());
     union.sort();
     assert_eq!(names(&all), union);
-    assert!(names(&tc).iter().all(|n| n.starts_with("tc_")) && !names(&tc).is_empty());
-    assert!(names(&gemv).iter().all(|n| n.starts_with("gemv_")) && !names(&gemv).is_empty());
     let explain = codegen(&["explain", "--family", "esmm", "k25:bm=96"]);
     assert!(text(&explain.stdout).contains("bm=96 is not a multiple of the warp tile wm=64"));
+}
+
+#[test]
+fn rans_presets_and_overrides_explain() {
+    for arg in ["rans", "rans-int8", "rans:lanes=64,tile_n=128,mt=16", "rans:kind=int8,vec=4,mt=16", "rans_f16_int8_of16_v16_m4_w4_none"] {
+        let out = codegen(&["explain", arg]);
+        let stdout = text(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{arg}: {stdout}{}", text(&out.stderr));
+        assert!(stdout.contains("valid:"), "{stdout}");
+    }
+    let out = codegen(&["explain", "rans:mt=16,warps=17"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("warps 17 must be 1..=16"), "{stdout}");
 }
 
 #[test]
@@ -110,7 +124,7 @@ fn list_sweep_shows_at_least_200_valid_variants() {
     assert!(lines.len() >= 200, "{} lines", lines.len());
     assert!(lines
         .iter()
-        .all(|l| ["esmm_", "tc_", "gemv_"].iter().any(|p| l.starts_with(p)) && l.contains("threads=") && !l.contains("INVALID")));
+        .all(|l| ["esmm_", "tc_", "gemv_", "rans_"].iter().any(|p| l.starts_with(p)) && l.contains("threads=") && !l.contains("INVALID")));
 }
 
 #[test]

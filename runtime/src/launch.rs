@@ -73,6 +73,17 @@ pub(crate) struct ArgValues {
     pub(crate) dest: u64,
     pub(crate) records: i32,
     pub(crate) rec_bytes: i32,
+    /// rans: the container's decode table, tile records and word stream (and its length in
+    /// words), its tile height, the per-column scales, INT8 codes (read by the INT8 GEMV,
+    /// written by the decode stage; `ldb` is their row stride) and the decode status word.
+    pub(crate) table: u64,
+    pub(crate) tiles: u64,
+    pub(crate) words: u64,
+    pub(crate) nwords: i32,
+    pub(crate) tile_k: i32,
+    pub(crate) scales: u64,
+    pub(crate) codes: u64,
+    pub(crate) status: u64,
     /// The shape the grid rule reads when it differs from `dims` (gemv: outputs and split
     /// positions, while the kernel's N and K are the weights').
     pub(crate) grid_dims: Option<Dims>,
@@ -118,6 +129,14 @@ impl ArgValues {
             Arg::Scalar(Scalar::TopK) => Value::Int(self.topk),
             Arg::Scalar(Scalar::Records) => Value::Int(self.records),
             Arg::Scalar(Scalar::RecordBytes) => Value::Int(self.rec_bytes),
+            Arg::Scalar(Scalar::Words) => Value::Int(self.nwords),
+            Arg::Scalar(Scalar::TileK) => Value::Int(self.tile_k),
+            Arg::RansTable => Value::Ptr(self.table),
+            Arg::RansTiles => Value::Ptr(self.tiles),
+            Arg::RansWords => Value::Ptr(self.words),
+            Arg::Scales => Value::Ptr(self.scales),
+            Arg::Codes { .. } => Value::Ptr(self.codes),
+            Arg::Status => Value::Ptr(self.status),
             Arg::Ld(Operand::A) => Value::Int(self.lda),
             Arg::Ld(Operand::C) => Value::Int(self.ldc),
             Arg::Ld(_) => Value::Int(self.ldb),
@@ -205,5 +224,39 @@ mod tests {
         let got: Vec<Value> = PATTERN_A_ARGS.iter().map(|a| v.value(*a)).collect();
         assert_eq!(got, [Ptr(1), Int(4), Int(6), Ptr(7), Ptr(10), U32(12)]);
         assert!(GEMM_ARGS.len() <= MAX_ARGS);
+    }
+
+    #[test]
+    fn rans_values_follow_the_argument_lists() {
+        use esmm_spec::families::rans::{int8_gemv_args, rans_gemv_args, RANS_DECODE_ARGS};
+        use esmm_spec::ElemType;
+        use Value::*;
+        let v = ArgValues {
+            a: 1,
+            c: 3,
+            dims: Dims::new(4, 5, 6),
+            lda: 7,
+            ldb: 8,
+            ldc: 9,
+            chunk: 10,
+            partials: 11,
+            counters: 12,
+            table: 13,
+            tiles: 14,
+            words: 15,
+            nwords: 16,
+            tile_k: 17,
+            scales: 18,
+            codes: 19,
+            status: 20,
+            ..Default::default()
+        };
+        let got: Vec<Value> = RANS_DECODE_ARGS.iter().map(|a| v.value(*a)).collect();
+        assert_eq!(got, [Ptr(13), Ptr(14), Ptr(15), Int(16), Int(6), Int(5), Int(17), Ptr(19), Int(8), Ptr(20)]);
+        let got: Vec<Value> = rans_gemv_args(ElemType::Bf16, ElemType::F32).iter().map(|a| v.value(*a)).collect();
+        assert_eq!(got, [Ptr(1), Int(7), Ptr(13), Ptr(14), Ptr(15), Int(16), Ptr(18), Ptr(3), Int(9), Int(4), Int(5), Int(6), Int(17), Int(10), Ptr(11), Ptr(12)]);
+        let got: Vec<Value> = int8_gemv_args(ElemType::F16, ElemType::F16).iter().map(|a| v.value(*a)).collect();
+        assert_eq!(got, [Ptr(1), Int(7), Ptr(19), Int(8), Ptr(18), Ptr(3), Int(9), Int(4), Int(5), Int(6), Int(10), Ptr(11), Ptr(12)]);
+        assert!(rans_gemv_args(ElemType::Bf16, ElemType::Bf16).len() <= MAX_ARGS);
     }
 }

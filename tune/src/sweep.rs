@@ -198,6 +198,7 @@ pub fn sweep(args: SweepArgs) -> Result<()> {
     match args.family.as_str() {
         "esmm" => sweep_esmm(args),
         "tc" => sweep_tc(args),
+        f @ ("gemv" | "rans") => Err(format!("family {f} has no sweep workload yet (not supported yet); sweeps: esmm or tc")),
         other => Err(format!("unknown family {other:?} for sweep: esmm or tc")),
     }
 }

@@ -59,6 +59,10 @@ pub enum Scalar {
     Records,
     /// Bytes per record of the gemv scatter stage (`int`, a multiple of 16).
     RecordBytes,
+    /// 16-bit words in a rANS word stream (`int`, family rans).
+    Words,
+    /// Rows per tile of a rANS container (`int`, family rans).
+    TileK,
 }
 
 /// One kernel parameter: what it is, hence its C type, its name and what the runtime passes.
@@ -109,6 +113,22 @@ pub enum Arg {
         /// Its element type.
         elem: ElemType,
     },
+    /// Device pointer to a rANS decode table (`const unsigned int*`, 4096 entries; family rans).
+    RansTable,
+    /// Device pointer to a rANS container's tile records (`const unsigned char*`).
+    RansTiles,
+    /// Device pointer to a rANS container's word stream (`const unsigned short*`).
+    RansWords,
+    /// Device pointer to per-column fp32 scales (`const float*`, `[N]`).
+    Scales,
+    /// Device pointer to INT8 codes, `K × ld` row-major (`signed char*`).
+    Codes {
+        /// Whether the kernel writes them (the rans decode stage) or reads them (the INT8 GEMV).
+        written: bool,
+    },
+    /// Device pointer to a status word the kernel adds its failures to (`unsigned int*`,
+    /// atomicAdd; null: not reported).
+    Status,
 }
 
 impl Arg {
@@ -150,6 +170,14 @@ impl Arg {
             Arg::Packed { operand: Operand::A, .. } => "A_packed",
             Arg::Packed { operand: Operand::B, .. } => "B_packed",
             Arg::Packed { operand: Operand::C, .. } => "C_packed",
+            Arg::RansTable => "table",
+            Arg::RansTiles => "tiles",
+            Arg::RansWords => "words",
+            Arg::Scales => "scales",
+            Arg::Codes { .. } => "codes",
+            Arg::Status => "status",
+            Arg::Scalar(Scalar::Words) => "nwords",
+            Arg::Scalar(Scalar::TileK) => "tile_k",
         }
     }
 
@@ -166,13 +194,20 @@ impl Arg {
             }
             Arg::Workspace(Workspace::Partials) => format!("float* {}", self.name()),
             Arg::Index | Arg::IndexCount => format!("const int* __restrict__ {}", self.name()),
-            Arg::Scalar(Scalar::Chunk | Scalar::TopK | Scalar::Records | Scalar::RecordBytes) => format!("int {}", self.name()),
+            Arg::Scalar(Scalar::Chunk | Scalar::TopK | Scalar::Records | Scalar::RecordBytes | Scalar::Words | Scalar::TileK) => format!("int {}", self.name()),
             Arg::Scalar(Scalar::Threshold) => format!("float {}", self.name()),
             Arg::Scores => format!("const float* __restrict__ {}", self.name()),
             Arg::ListOut => format!("int* __restrict__ {}", self.name()),
             Arg::Staging => format!("const uint4* __restrict__ {}", self.name()),
             Arg::Dest => format!("uint4* __restrict__ {}", self.name()),
             Arg::Workspace(Workspace::Ones) => format!("const unsigned int* {}", self.name()),
+            Arg::RansTable => format!("const unsigned int* __restrict__ {}", self.name()),
+            Arg::RansTiles => format!("const unsigned char* __restrict__ {}", self.name()),
+            Arg::RansWords => format!("const unsigned short* __restrict__ {}", self.name()),
+            Arg::Scales => format!("const float* __restrict__ {}", self.name()),
+            Arg::Codes { written: true } => format!("signed char* __restrict__ {}", self.name()),
+            Arg::Codes { written: false } => format!("const signed char* __restrict__ {}", self.name()),
+            Arg::Status => format!("unsigned int* __restrict__ {}", self.name()),
             Arg::Scalar(_) => format!("unsigned int {}", self.name()),
         }
     }
@@ -189,9 +224,9 @@ impl Arg {
             Arg::Workspace(Workspace::Ctrl) => "[4] control words: grid barrier, non-finite epoch",
             Arg::Workspace(Workspace::Ones) => "all-ones pattern words, read when the inputs hold Inf/NaN",
             Arg::Scalar(Scalar::Epoch) => "per-call epoch (≠ 0) compared with ctrl[2]",
-            Arg::Scalar(Scalar::Chunk) => "split positions per grid row (gemv: k, or list positions)",
-            Arg::Workspace(Workspace::Partials) => "fp32 split partials [splits][16][grid.x·columns] (scratch)",
-            Arg::Workspace(Workspace::Counters) => "[grid.x] split tickets, zeroed once, reset by the last CTA",
+            Arg::Scalar(Scalar::Chunk) => "split positions per grid row (gemv: k, or list positions; rans: k-tiles, or rows)",
+            Arg::Workspace(Workspace::Partials) => "fp32 split partials (gemv [splits][16][grid.x·columns], rans [splits][M][N]; scratch)",
+            Arg::Workspace(Workspace::Counters) => "split tickets (gemv [grid.x], rans one per warp's column group), zeroed once, reset by the last one",
             Arg::Index => "index list (gemv: weight rows or output rows); null when unused",
             Arg::Scores => "fp32 scores M×N (the predictor's output)",
             Arg::ListOut => "written list: [0] count, [1..] active outputs in increasing order",
@@ -206,6 +241,15 @@ impl Arg {
             Arg::TensorMap(Operand::B) => "TMA map of Bᵀ (N×K, K-major), 128-byte swizzle, zero fill",
             Arg::TensorMap(_) => "TMA map of the operand (K-major), 128-byte swizzle, zero fill",
             Arg::Packed { .. } => "runtime-owned packed copy (leading dimension `ld`, zero-padded)",
+            Arg::RansTable => "rANS decode table, 4096 entries (one per slot of the 12-bit state)",
+            Arg::RansTiles => "the container's tile records (stream offset, word count, initial states)",
+            Arg::RansWords => "the container's 16-bit word stream",
+            Arg::Scalar(Scalar::Words) => "words in the stream",
+            Arg::Scalar(Scalar::TileK) => "rows per tile of the container",
+            Arg::Scales => "per-column fp32 scales [N] (weight = code · scale)",
+            Arg::Codes { written: true } => "INT8 codes written, K×ld row-major; null: verify only",
+            Arg::Codes { written: false } => "INT8 codes, K×ld row-major (ld a multiple of 16)",
+            Arg::Status => "[1] tiles failing the end checks, atomicAdd; null: not reported",
         }
     }
 }
@@ -248,6 +292,8 @@ pub enum Stage {
     Select,
     /// Scatters staged weight records into cache slots (gemv output-list variants).
     Scatter,
+    /// Decodes (or verifies) a rANS container into INT8 codes (rans `ans` variants).
+    Decode,
 }
 
 impl Stage {
@@ -261,6 +307,7 @@ impl Stage {
             Stage::PackB => "pack_b",
             Stage::Select => "select",
             Stage::Scatter => "scatter",
+            Stage::Decode => "decode",
         }
     }
 }

@@ -85,8 +85,8 @@ impl Activation {
 
 /// What the epilogue does to C: an activation and, optionally, per-column nonzero counts
 /// (seed 000: the statistics a split GEMM needs). The last part of every kernel name:
-/// `<activation>[_nnz]`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+/// `<activation>[_nnz]`. The default is [`Epilogue::NONE`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Epilogue {
     /// Elementwise activation.
     pub activation: Activation,
@@ -242,6 +242,7 @@ mod tests {
         for a in Activation::ALL {
             assert_eq!(Activation::from_tag(a.tag()), Some(a));
         }
+        assert_eq!(Epilogue::default(), Epilogue::NONE);
         let tags: Vec<String> = Epilogue::all().map(Epilogue::tag).collect();
         assert_eq!(tags, ["none", "none_nnz", "relu", "relu_nnz", "relu2", "relu2_nnz"]);
         assert_eq!(Arch::for_compute_capability(87), Some(Arch::Sm86));

@@ -26,5 +26,6 @@ pub use abi::{Arg, GridRule, Launch, RegistryEntry, Stage};
 pub use common::{Activation, Arch, ArchSet, CtaTile, ElemType, Epilogue};
 pub use families::esmm::{EsmmSpec, Preprocess, SkipStyle, Sparsity};
 pub use families::gemv::{GemvLayout, GemvSparsity, GemvSpec};
+pub use families::rans::{RansKind, RansSpec};
 pub use families::tc::{TcPath, TcPatterns, TcSparsity, TcSpec};
 pub use families::{Family, KernelSpec};

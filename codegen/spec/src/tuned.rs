@@ -25,13 +25,13 @@ pub const CUBLAS_SGEMM: &str = "cublas_sgemm";
 
 /// The label of a family's dense library baseline for one input type, as tables record it:
 /// cuBLAS SGEMM for esmm; for tc, cuBLAS in the input type with fp32 compute (`cublas_bf16`,
-/// `cublas_f16`) or TF32 math for f32 inputs (`cublas_tf32`); gemv likewise.
+/// `cublas_f16`) or TF32 math for f32 inputs (`cublas_tf32`); gemv and rans likewise.
 pub const fn dense_baseline(family: Family, dtype: ElemType) -> &'static str {
     match (family, dtype) {
         (Family::Esmm, _) => CUBLAS_SGEMM,
-        (Family::Tc | Family::Gemv, ElemType::Bf16) => "cublas_bf16",
-        (Family::Tc | Family::Gemv, ElemType::F16) => "cublas_f16",
-        (Family::Tc | Family::Gemv, ElemType::F32) => "cublas_tf32",
+        (Family::Tc | Family::Gemv | Family::Rans, ElemType::Bf16) => "cublas_bf16",
+        (Family::Tc | Family::Gemv | Family::Rans, ElemType::F16) => "cublas_f16",
+        (Family::Tc | Family::Gemv | Family::Rans, ElemType::F32) => "cublas_tf32",
     }
 }
 

@@ -97,6 +97,12 @@ pub fn arg_tokens(a: &Arg) -> TokenStream {
         Arg::ListOut => quote!(::esmm_spec::Arg::ListOut),
         Arg::Staging => quote!(::esmm_spec::Arg::Staging),
         Arg::Dest => quote!(::esmm_spec::Arg::Dest),
+        Arg::RansTable => quote!(::esmm_spec::Arg::RansTable),
+        Arg::RansTiles => quote!(::esmm_spec::Arg::RansTiles),
+        Arg::RansWords => quote!(::esmm_spec::Arg::RansWords),
+        Arg::Scales => quote!(::esmm_spec::Arg::Scales),
+        Arg::Codes { written } => quote!(::esmm_spec::Arg::Codes { written: #written }),
+        Arg::Status => quote!(::esmm_spec::Arg::Status),
         Arg::Workspace(w) => {
             let w = enum_path(quote!(::esmm_spec::abi::Workspace), w);
             quote!(::esmm_spec::Arg::Workspace(#w))

@@ -3,4 +3,5 @@
 
 pub mod esmm;
 pub mod gemv;
+pub mod rans;
 pub mod tc;

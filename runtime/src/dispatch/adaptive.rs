@@ -225,8 +225,12 @@ pub fn plan(
     cublas: bool,
     extra: &dyn Fn(&str) -> Option<&'static RegistryEntry>,
 ) -> Vec<Plan> {
-    // Family gemv has no cuBLAS path (its list and gated calls have no library equivalent).
-    let cublas_ok = cublas && req.epilogue.activation == Activation::None && !req.epilogue.col_nnz && req.family != esmm_spec::Family::Gemv;
+    // Families gemv and rans have no cuBLAS path (gemv's list and gated calls, rans's compressed
+    // or INT8 weights have no library equivalent).
+    let cublas_ok = cublas
+        && req.epilogue.activation == Activation::None
+        && !req.epilogue.col_nnz
+        && !matches!(req.family, esmm_spec::Family::Gemv | esmm_spec::Family::Rans);
     let mut out = Vec::new();
     let (m, n, k) = (req.dims.m as u64, req.dims.n as u64, req.dims.k as u64);
     // The nearest measured key decides, except that a problem too small to fill the GPU never
@@ -284,6 +288,7 @@ mod tests {
             prepared_b: false,
             arch: None,
             gemv: None,
+            rans: None,
         }
     }
 

@@ -2,7 +2,7 @@
 //! ([`spec_mismatch`]), and the static default choice ([`choose_variant`]) used when no tuned
 //! table decides.
 
-use esmm_spec::{Arch, ElemType, Epilogue, Family, GemvLayout, GemvSparsity, GemvSpec, KernelSpec, Preprocess, RegistryEntry, SkipStyle, Sparsity, TcPath, TcPatterns, TcSparsity};
+use esmm_spec::{Arch, ElemType, Epilogue, Family, GemvLayout, GemvSparsity, GemvSpec, KernelSpec, Preprocess, RansKind, RansSpec, RegistryEntry, SkipStyle, Sparsity, TcPath, TcPatterns, TcSparsity};
 
 use super::registry::{compiled_variants, entry, fatbin, near_names, REGISTRY};
 use crate::error::{Error, Result};
@@ -27,6 +27,8 @@ pub struct Request {
     pub arch: Option<Arch>,
     /// Family gemv: the weights' layout and what the call skips.
     pub gemv: Option<GemvRequest>,
+    /// Family rans: what the weights are (a container's lanes and tile width, or plain INT8).
+    pub rans: Option<RansRequest>,
 }
 
 /// What a gemv call needs beyond the types: the layout its weights are stored in, the kind of
@@ -48,6 +50,28 @@ impl GemvRequest {
     }
 }
 
+/// What a rans call needs beyond the types and the token count: the kind of weights and, for a
+/// rANS container, its interleaved lanes and tile width (the kernel's compile-time shape).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RansRequest {
+    /// rANS container or plain INT8 weights.
+    pub kind: RansKind,
+    /// The container's interleaved states per tile (32 or 64); 0 for INT8.
+    pub lanes: u32,
+    /// The container's tile width; 0 for INT8.
+    pub tile_n: u32,
+}
+
+impl RansRequest {
+    /// The request a rans variant serves (any M up to its token bucket).
+    pub const fn of(s: &RansSpec) -> RansRequest {
+        match s.kind {
+            RansKind::Ans => RansRequest { kind: s.kind, lanes: s.lanes, tile_n: s.tile_n },
+            RansKind::Int8 => RansRequest { kind: s.kind, lanes: 0, tile_n: 0 },
+        }
+    }
+}
+
 /// Why the variant's parameters cannot serve `req` (None when they can), whether compiled in
 /// or not.
 pub fn spec_mismatch(entry: &RegistryEntry, req: &Request) -> Option<String> {
@@ -62,6 +86,7 @@ pub fn spec_mismatch(entry: &RegistryEntry, req: &Request) -> Option<String> {
         KernelSpec::Esmm(_) => ElemType::F32,
         KernelSpec::Tc(s) => s.out,
         KernelSpec::Gemv(s) => s.out,
+        KernelSpec::Rans(s) => s.out,
     };
     if out != req.out {
         return Some(format!("it writes {} output; the call's C is {}", out.tag(), req.out.tag()));
@@ -111,6 +136,27 @@ pub fn spec_mismatch(entry: &RegistryEntry, req: &Request) -> Option<String> {
                 return Some(format!("its sparsity is {}; the call asks for {}", have.sparsity.tag(), want.sparsity.tag()));
             }
         }
+        KernelSpec::Rans(s) => {
+            let Some(want) = req.rans else {
+                return Some("it is a rans kernel; the call names no weight kind".into());
+            };
+            let have = RansRequest::of(s);
+            if have.kind != want.kind {
+                return Some(match have.kind {
+                    RansKind::Ans => "it decodes rANS containers; the call's weights are plain INT8".into(),
+                    RansKind::Int8 => "it reads plain INT8 weights; the call's are a rANS container".into(),
+                });
+            }
+            if have.lanes != want.lanes {
+                return Some(format!("it decodes containers with {} lanes; the weights have {}", have.lanes, want.lanes));
+            }
+            if have.tile_n != want.tile_n {
+                return Some(format!("it decodes tiles {} columns wide; the weights' tiles are {}", have.tile_n, want.tile_n));
+            }
+            if req.dims.m > s.mt as usize {
+                return Some(format!("it takes at most {} tokens; the call has {}", s.mt, req.dims.m));
+            }
+        }
     }
     None
 }
@@ -140,6 +186,8 @@ pub fn variant_by_name(name: &str, req: &Request) -> Result<&'static RegistryEnt
 /// Family tc: 1. wgmma before mma (the arch filter leaves wgmma to sm_90); 2. sparsity joint,
 /// A-only, dense; 3. with a prepared B, its pattern before separate; 4. the defaults first.
 /// Family gemv: the request fixes layout, sparsity and gating; the defaults first.
+/// Family rans: the request fixes the kind, lanes and tile width; the defaults first, then the
+/// smallest token bucket that takes the call's M.
 pub fn choose_variant(req: &Request) -> Result<&'static RegistryEntry> {
     fn rank(x: u32, order: &[u32]) -> usize {
         order.iter().position(|o| *o == x).unwrap_or(order.len())
@@ -172,6 +220,7 @@ pub fn choose_variant(req: &Request) -> Result<&'static RegistryEntry> {
             (path, sparsity, pre, usize::from(!e.is_default), 0, 0)
         }
         KernelSpec::Gemv(_) => (usize::from(!e.is_default), 0, 0, 0, 0, 0),
+        KernelSpec::Rans(s) => (usize::from(!e.is_default), s.mt as usize, 0, 0, 0, 0),
     };
     REGISTRY.iter().filter(|e| mismatch(e, req).is_none()).min_by_key(|e| key(e)).ok_or_else(|| {
         Error::NoVariant(format!(
@@ -203,6 +252,7 @@ mod tests {
             prepared_b,
             arch: Some(Arch::Sm90),
             gemv: None,
+            rans: None,
         }
     }
 
@@ -237,13 +287,37 @@ mod tests {
     }
 
     #[test]
+    fn rans_calls_get_the_smallest_token_bucket_of_their_kind() {
+        if !REGISTRY.iter().any(|e| e.spec.as_rans().is_some() && fatbin(e.name).is_some()) {
+            return; // no rans kernels in this build
+        }
+        let kinds = [RansRequest { kind: RansKind::Ans, lanes: 32, tile_n: 256 }, RansRequest { kind: RansKind::Ans, lanes: 64, tile_n: 128 }, RansRequest { kind: RansKind::Int8, lanes: 0, tile_n: 0 }];
+        for want in kinds {
+            for m in 1..=16usize {
+                let r = Request { family: Family::Rans, dtype: ElemType::Bf16, out: ElemType::Bf16, dims: Dims::new(m, 4096, 4096), epilogue: Epilogue::NONE, rans: Some(want), ..req(Activation::None, false, false) };
+                let v = choose_variant(&r).unwrap_or_else(|e| panic!("m = {m}, {want:?}: {e}"));
+                let s = v.spec.as_rans().expect("a rans variant");
+                assert_eq!(RansRequest::of(s), want);
+                let bucket = [1, 4, 16].into_iter().find(|b| *b >= m).unwrap();
+                assert_eq!(s.mt as usize, bucket, "m = {m}: {}", v.name);
+                assert!(v.is_default, "{}", v.name);
+            }
+            let r = Request { family: Family::Rans, dtype: ElemType::Bf16, out: ElemType::Bf16, dims: Dims::new(17, 64, 64), epilogue: Epilogue::NONE, rans: Some(want), ..req(Activation::None, false, false) };
+            assert!(matches!(choose_variant(&r), Err(Error::NoVariant(_))));
+        }
+    }
+
+    #[test]
     fn explicit_override_checks_the_request() {
         for e in REGISTRY.iter().filter(|e| fatbin(e.name).is_some()) {
             let ep = e.spec.epilogue();
             // The request of the variant's own family and types.
-            let out = e.spec.as_tc().map(|s| s.out).or(e.spec.as_gemv().map(|s| s.out)).unwrap_or(ElemType::F32);
+            let out = e.spec.as_tc().map(|s| s.out).or(e.spec.as_gemv().map(|s| s.out)).or(e.spec.as_rans().map(|s| s.out)).unwrap_or(ElemType::F32);
             let gemv = e.spec.as_gemv().map(GemvRequest::of);
-            let own = |activation, col_nnz| Request { family: e.spec.family(), dtype: e.spec.dtype(), out, gemv, ..req(activation, col_nnz, true) };
+            let rans = e.spec.as_rans().map(RansRequest::of);
+            // Family rans: as many tokens as the variant takes (others: the shape is free).
+            let dims = e.spec.as_rans().map_or(Dims::new(64, 64, 64), |s| Dims::new(s.mt as usize, 64, 64));
+            let own = |activation, col_nnz| Request { family: e.spec.family(), dtype: e.spec.dtype(), out, gemv, rans, dims, ..req(activation, col_nnz, true) };
             assert!(variant_by_name(e.name, &own(ep.activation, ep.col_nnz)).is_ok(), "{}", e.name);
             let other = if ep.activation == Activation::Relu { Activation::None } else { Activation::Relu };
             let err = variant_by_name(e.name, &own(other, ep.col_nnz)).unwrap_err();
@@ -257,6 +331,25 @@ mod tests {
                 let other = if g.sparsity == GemvSparsity::Dense { GemvSparsity::Input } else { GemvSparsity::Dense };
                 let err = variant_by_name(e.name, &Request { gemv: Some(GemvRequest { sparsity: other, ..g }), ..own(ep.activation, ep.col_nnz) }).unwrap_err();
                 assert!(err.to_string().contains("sparsity"), "{err}");
+            }
+            if let (Some(r), Some(s)) = (rans, e.spec.as_rans()) {
+                let base = own(ep.activation, ep.col_nnz);
+                let more = Request { dims: Dims::new(s.mt as usize + 1, 64, 64), ..base };
+                let err = variant_by_name(e.name, &more).unwrap_err();
+                assert!(err.to_string().contains(&format!("at most {} tokens", s.mt)), "{err}");
+                let other_kind = if r.kind == RansKind::Ans { RansRequest { kind: RansKind::Int8, lanes: 0, tile_n: 0 } } else { RansRequest { kind: RansKind::Ans, lanes: 32, tile_n: 256 } };
+                let err = variant_by_name(e.name, &Request { rans: Some(other_kind), ..base }).unwrap_err();
+                assert!(err.to_string().contains("INT8"), "{err}");
+                if r.kind == RansKind::Ans {
+                    let lanes = RansRequest { lanes: 96 - r.lanes, ..r };
+                    let err = variant_by_name(e.name, &Request { rans: Some(lanes), ..base }).unwrap_err();
+                    assert!(err.to_string().contains(&format!("with {} lanes; the weights have {}", r.lanes, 96 - r.lanes)), "{err}");
+                    let tile = RansRequest { tile_n: r.tile_n / 2, ..r };
+                    let err = variant_by_name(e.name, &Request { rans: Some(tile), ..base }).unwrap_err();
+                    assert!(err.to_string().contains("columns wide"), "{err}");
+                }
+                let err = variant_by_name(e.name, &Request { rans: None, ..base }).unwrap_err();
+                assert!(err.to_string().contains("weight kind"), "{err}");
             }
             // Another output type is refused with a reason.
             let wrong = if out == ElemType::F32 { ElemType::Bf16 } else { ElemType::F32 };

@@ -390,7 +390,7 @@ pub const fn stage_args(stage: Stage) -> &'static [Arg] {
         Stage::PatternA => PATTERN_A_ARGS,
         Stage::PatternB => PATTERN_B_ARGS,
         // esmm variants have no pack, select or scatter stages.
-        Stage::PackA | Stage::PackB | Stage::Select | Stage::Scatter => &[],
+        Stage::PackA | Stage::PackB | Stage::Select | Stage::Scatter | Stage::Decode => &[],
     }
 }
 

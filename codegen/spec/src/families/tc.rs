@@ -360,7 +360,7 @@ pub fn stage_args(spec: &TcSpec, stage: Stage) -> &'static [Arg] {
         Stage::PackA => lists!(F32 => &PACK_A_F32, F16 => &PACK_A_F16, Bf16 => &PACK_A_BF16),
         Stage::PackB => lists!(F32 => &PACK_B_F32, F16 => &PACK_B_F16, Bf16 => &PACK_B_BF16),
         // tc variants have no select or scatter stages.
-        Stage::Select | Stage::Scatter => &[],
+        Stage::Select | Stage::Scatter | Stage::Decode => &[],
     }
 }
 

@@ -87,7 +87,7 @@ fn body(s: &TcSpec, stage: Stage) -> String {
         (Stage::PatternB, _) => format!("tc_pattern_b<TcCfg>({args})"),
         (Stage::PackA, _) => format!("tc_pack_a<TcCfg>({args})"),
         (Stage::PackB, _) => format!("tc_pack_b<TcCfg>({args})"),
-        (Stage::Select | Stage::Scatter, _) => unreachable!("tc variants have no select or scatter stage"),
+        (Stage::Select | Stage::Scatter | Stage::Decode, _) => unreachable!("tc variants have no select, scatter or decode stage"),
     }
 }
 
@@ -159,7 +159,7 @@ pub fn launches(valid: &ValidTc) -> Vec<Launch> {
                 Stage::PatternA => (PATTERN_THREADS, 0, GridRule::PatternBlocks { operand: Operand::A, rows: s.a_rows, k_gran: s.k_gran }),
                 Stage::PatternB => (PATTERN_THREADS, 0, GridRule::PatternBlocks { operand: Operand::B, rows: s.b_pattern_cols(), k_gran: s.k_gran }),
                 Stage::Gemm => (s.threads(), gemm_smem_bytes(s), GridRule::Tiles { bm: s.bm, bn: s.bn }),
-                Stage::Select | Stage::Scatter => unreachable!("TcSpec::stages lists no select or scatter stage"),
+                Stage::Select | Stage::Scatter | Stage::Decode => unreachable!("TcSpec::stages lists no select, scatter or decode stage"),
             };
             Launch { stage, threads, dynamic_smem, grid, args: stage_args(s, stage) }
         })

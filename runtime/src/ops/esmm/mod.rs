@@ -96,7 +96,7 @@ pub(crate) unsafe fn start_call(stream: &Arc<CudaStream>, nnz_ptr: u64, c_ptr: u
 
 impl Esmm {
     fn request(&self, dims: Dims, epilogue: Epilogue, prepared_b: bool) -> Request {
-        Request { family: Family::Esmm, dtype: ElemType::F32, out: ElemType::F32, dims, epilogue, prepared_b, arch: self.info.arch, gemv: None }
+        Request { family: Family::Esmm, dtype: ElemType::F32, out: ElemType::F32, dims, epilogue, prepared_b, arch: self.info.arch, gemv: None, rans: None }
     }
 
     /// The density bucket default dispatch plans with (every family): a prepared B's density

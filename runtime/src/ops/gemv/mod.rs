@@ -175,7 +175,7 @@ pub(crate) struct GemvCall {
 
 impl Esmm {
     fn gemv_request(&self, dtype: ElemType, out: ElemType, dims: Dims, activation: Activation, want: GemvRequest) -> Request {
-        Request { family: Family::Gemv, dtype, out, dims, epilogue: Epilogue { activation, col_nnz: false }, prepared_b: false, arch: self.info.arch, gemv: Some(want) }
+        Request { family: Family::Gemv, dtype, out, dims, epilogue: Epilogue { activation, col_nnz: false }, prepared_b: false, arch: self.info.arch, gemv: Some(want), rans: None }
     }
 
     /// Uploads `w` (K×N row-major: `y = x · w`) for [`Esmm::gemv`] in `layout` (`Nk` stores

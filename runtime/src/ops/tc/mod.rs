@@ -98,7 +98,7 @@ pub(crate) const fn pattern_words(k: usize, k_gran: u32) -> usize {
 
 impl Esmm {
     fn tc_request(&self, dtype: ElemType, out: ElemType, dims: Dims, epilogue: Epilogue, prepared_b: bool) -> Request {
-        Request { family: Family::Tc, dtype, out, dims, epilogue, prepared_b, arch: self.info.arch, gemv: None }
+        Request { family: Family::Tc, dtype, out, dims, epilogue, prepared_b, arch: self.info.arch, gemv: None, rans: None }
     }
 
     /// The name of what [`Esmm::tc_matmul`] with these types and options would run now (a
