@@ -27,6 +27,20 @@ pub struct DeviceInfo {
     pub cooperative_launch: bool,
     /// The architecture whose limits apply (None below sm_80).
     pub arch: Option<Arch>,
+    /// Peak SM clock in kHz as the driver reports it (0 when it does not).
+    pub clock_khz: u32,
+    /// Peak memory clock in kHz (0 when the driver does not report it).
+    pub mem_clock_khz: u32,
+    /// Memory bus width in bits (0 when the driver does not report it).
+    pub mem_bus_bits: u32,
+}
+
+impl DeviceInfo {
+    /// Peak memory bandwidth from the driver's memory clock and bus width (double data rate),
+    /// GB/s; 0 when unknown. A specification, not a measurement (the benchmarks measure it).
+    pub fn mem_bandwidth_gbps(&self) -> f64 {
+        2.0 * f64::from(self.mem_clock_khz) * 1e3 * f64::from(self.mem_bus_bits) / 8.0 / 1e9
+    }
 }
 
 /// Whether libcuda can be loaded on this machine (never panics).
@@ -59,6 +73,11 @@ pub fn open(ordinal: usize) -> Result<(Arc<CudaContext>, DeviceInfo)> {
         max_smem_optin: attr(CUdevice_attribute::CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN)? as u32,
         cooperative_launch: attr(CUdevice_attribute::CU_DEVICE_ATTRIBUTE_COOPERATIVE_LAUNCH)? != 0,
         arch: Arch::for_compute_capability(cc),
+        // Informational (the compressed-weights rule); a driver that no longer reports them
+        // gives 0, never an error.
+        clock_khz: ctx.attribute(CUdevice_attribute::CU_DEVICE_ATTRIBUTE_CLOCK_RATE).unwrap_or(0).max(0) as u32,
+        mem_clock_khz: ctx.attribute(CUdevice_attribute::CU_DEVICE_ATTRIBUTE_MEMORY_CLOCK_RATE).unwrap_or(0).max(0) as u32,
+        mem_bus_bits: ctx.attribute(CUdevice_attribute::CU_DEVICE_ATTRIBUTE_GLOBAL_MEMORY_BUS_WIDTH).unwrap_or(0).max(0) as u32,
     };
     if !build_supports(cc) {
         return Err(Error::UnsupportedGpu {

@@ -4,4 +4,5 @@
 
 pub mod esmm;
 pub mod gemv;
+pub mod rans;
 pub mod tc;

@@ -33,6 +33,8 @@ pub(crate) struct PlanKey {
     pub(crate) density: Option<u8>,
     /// Family gemv: layout, sparsity and gating of the call.
     pub(crate) gemv: Option<crate::dispatch::policy::GemvRequest>,
+    /// Family rans: kind, lanes and tile width of the call's weights.
+    pub(crate) rans: Option<crate::dispatch::policy::RansRequest>,
 }
 
 /// What a call runs.
@@ -66,7 +68,7 @@ impl PlanCache {
 impl Esmm {
     /// What `req` runs at estimated density bucket `density` (cached).
     pub(crate) fn plan(&self, req: &Request, density: Option<u8>) -> Result<Chosen> {
-        let key = PlanKey { family: req.family, dtype: req.dtype, out: req.out, dims: req.dims, epilogue: req.epilogue, prepared_b: req.prepared_b, density, gemv: req.gemv };
+        let key = PlanKey { family: req.family, dtype: req.dtype, out: req.out, dims: req.dims, epilogue: req.epilogue, prepared_b: req.prepared_b, density, gemv: req.gemv, rans: req.rans };
         if let Some(c) = lock(&self.plans.plans).get(&key) {
             return Ok(c.clone());
         }
