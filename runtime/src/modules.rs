@@ -64,8 +64,8 @@ impl ModuleCache {
                 }
                 f.occupancy_max_active_blocks_per_multiprocessor(l.threads, l.dynamic_smem as usize, None)
                     .during(&format!("querying the occupancy of {symbol}"))?
-            } else if matches!(l.grid, esmm_spec::GridRule::Gemv { .. }) {
-                // The gemv split fills one wave of resident CTAs.
+            } else if matches!(l.grid, esmm_spec::GridRule::Gemv { .. }) || matches!(entry.spec, esmm_spec::KernelSpec::Rans(_)) {
+                // The gemv and rans k-splits fill one wave of resident CTAs.
                 f.occupancy_max_active_blocks_per_multiprocessor(l.threads, l.dynamic_smem as usize, None)
                     .during(&format!("querying the occupancy of {symbol}"))?
             } else {

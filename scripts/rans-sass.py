@@ -1,0 +1,96 @@
+#!/usr/bin/env python3
+"""Instructions per decoded weight of family rans, measured in SASS (issue 10's "arithmetic").
+
+Compiles generated rans variants for one SASS target with nvcc -cubin, disassembles them with
+cuobjdump and finds the fast-path row loop of the fused GEMV kernel (the backward branch whose
+body holds the most VOTE instructions: one per state per decode round). Prints, per variant,
+the loop's instruction count and instructions per decoded weight (the loop decodes
+tile_n / 32 weights per thread), and the decode rate those instructions allow on a GPU:
+  rate = SMs x 4 schedulers x clock / (instructions per weight) weights/s (one warp
+  instruction per scheduler per clock; every instruction issues for 32 weights' threads).
+Usage: scripts/rans-sass.py [--arch sm_90] [--nvcc PATH] [--cuobjdump PATH] [variant ...]
+(default variants: the bf16 ans ones at M = 1, 4, 16). Needs nvcc and cuobjdump only, no GPU.
+"""
+import argparse, os, re, shutil, subprocess, sys, tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+GPUS = [  # name, SMs, boost clock GHz, memory bandwidth GB/s (published specifications)
+    ("H200", 132, 1.98, 4800), ("H100 SXM", 132, 1.98, 3350), ("A100 80GB", 108, 1.41, 2039),
+    ("RTX 3090", 82, 1.695, 936), ("RTX 4090", 128, 2.52, 1008), ("RTX 5090", 170, 2.41, 1792),
+]
+
+
+def loop_of(sass):
+    ins = []
+    for line in sass.splitlines():
+        m = re.match(r"\s*/\*([0-9a-f]{4,})\*/\s+(.*?);", line)
+        if m:
+            ins.append((int(m.group(1), 16), m.group(2).strip()))
+    best = None
+    for addr, text in ins:
+        m = re.search(r"BRA (0x[0-9a-f]+)", text)
+        if not m:
+            continue
+        tgt = int(m.group(1), 16)
+        if tgt >= addr:
+            continue
+        body = [t for a, t in ins if tgt <= a <= addr]
+        votes = sum("VOTE" in t for t in body)
+        if votes >= 2 and (best is None or votes > best[0] or (votes == best[0] and len(body) < len(best[1]))):
+            best = (votes, body)
+    return best
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--arch", default="sm_90")
+    ap.add_argument("--nvcc", default=os.environ.get("NVCC") or shutil.which("nvcc") or "nvcc")
+    ap.add_argument("--cuobjdump", default=None)
+    ap.add_argument("variants", nargs="*")
+    a = ap.parse_args()
+    cuobjdump = a.cuobjdump or os.path.join(os.path.dirname(a.nvcc), "cuobjdump")
+    if not os.path.exists(cuobjdump):
+        cuobjdump = shutil.which("cuobjdump") or "cuobjdump"
+    names = a.variants or [f"rans_bf16_ans_obf16_l{l}_n{n}_m{m}_w8_none" for m in (1, 4, 16) for (l, n) in ((32, 256), (64, 256), (32, 128))]
+    print(f"{'variant':<44} {'loop':>5} {'VOTE':>4} {'w/thread':>8} {'instr/weight':>12}")
+    per_weight = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in names:
+            src = os.path.join(ROOT, "generated", "rans", name + ".cu")
+            cubin = os.path.join(tmp, name + ".cubin")
+            subprocess.run([a.nvcc, "-cubin", "-O3", f"-arch={a.arch}", "-std=c++17", "-I", os.path.dirname(src), "-o", cubin, src], check=True)
+            sass = subprocess.run([cuobjdump, "-sass", cubin], capture_output=True, text=True, check=True).stdout
+            # the fused GEMV kernel only (the decode stage has its own loop)
+            parts = re.split(r"\n\s*Function : ", sass)
+            gemm = next((p for p in parts if "_gemm" in p.split("\n", 1)[0]), None)
+            if gemm is None:
+                print(f"{name}: no _gemm kernel in the cubin", file=sys.stderr)
+                continue
+            found = loop_of(gemm)
+            if not found:
+                print(f"{name}: no decode loop found", file=sys.stderr)
+                continue
+            votes, body = found
+            tile_n = int(re.search(r"_n(\d+)_", name).group(1))
+            w = tile_n // 32
+            per_weight[name] = len(body) / w
+            print(f"{name:<44} {len(body):>5} {votes:>4} {w:>8} {len(body) / w:>12.2f}")
+    if not per_weight:
+        return 1
+    best = min(per_weight.values())
+    bits = 4.3  # stored bits per weight of the synthetic LLM-like weights (bench/results, rans.csv)
+    print(f"\ndecode rate the best loop allows ({best:.2f} instructions/weight; one warp instruction per scheduler per clock)")
+    print(f"against INT8 at full bandwidth (1 byte/weight) and rANS at {bits} bits/weight if decoding were free")
+    print(f"{'GPU':<10} {'decode Tw/s':>11} {'INT8 Tw/s':>9} {'fp32 ops/B':>10} {'rANS/INT8':>9}")
+    for gpu, sms, ghz, bw in GPUS:
+        # every warp instruction advances 32 threads; a thread decodes 1 weight per `best` instructions
+        rate = sms * 4 * ghz * 1e9 * 32 / best / 1e12
+        int8 = bw / 1000
+        gain = min(rate, int8 * 8 / bits) / int8
+        ops = 2 * sms * 128 * ghz / bw  # FMA = 2 operations, 128 fp32 lanes per SM
+        print(f"{gpu:<10} {rate:>11.2f} {int8:>9.2f} {ops:>10.1f} {gain:>8.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
