@@ -5828,7 +5828,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x1d445fdb035eefa5,
+        source_hash: 0x6419f170344b6b2c,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -5905,7 +5905,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x453b9fa2a5646b13,
+        source_hash: 0x98b39393418eb924,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -5982,7 +5982,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x9fb6d93e2af7cee8,
+        source_hash: 0x85d8fcc429ef5fef,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -6059,7 +6059,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x0f3683735c2aeab9,
+        source_hash: 0x87bf77d9055aa4ac,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -6136,7 +6136,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x9855e7b1c1c8d757,
+        source_hash: 0xdddb81659c898914,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -6213,7 +6213,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x586c956f74632920,
+        source_hash: 0x5fe04016904b9c73,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -6290,7 +6290,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x497dca6109d3f420,
+        source_hash: 0xfe96b611f9a928c5,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -6367,7 +6367,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xd050ab7370b638ea,
+        source_hash: 0xd8804927fa5d35ad,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -6444,7 +6444,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x4a0789f584bb6089,
+        source_hash: 0x2a4ebb47554e14fe,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -6521,7 +6521,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x5de12317bc57fd88,
+        source_hash: 0x4b693e1040659d41,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -6598,7 +6598,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x4481c775b15ea21a,
+        source_hash: 0x58b43b248396e721,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -6675,7 +6675,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xdb7480937fc586f5,
+        source_hash: 0xa7c48ff3b8a7d43e,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -6752,7 +6752,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x1747f18b0da5798f,
+        source_hash: 0xec32020c08a9c314,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -6829,7 +6829,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x4bc371ad292f5db5,
+        source_hash: 0xcb25d7fa42d0672c,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -6906,7 +6906,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xe3eb010a67144c82,
+        source_hash: 0x1976a6e433fbd6ff,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -6983,7 +6983,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xbf5dd3dbb51c09be,
+        source_hash: 0xd98df4e41cfa5bd5,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -6991,7 +6991,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
                 dynamic_smem: 8192,
                 grid: ::esmm_spec::GridRule::Tiles {
                     bm: 1,
-                    bn: 2048,
+                    bn: 512,
                 },
                 args: &[
                     ::esmm_spec::Arg::Operand {
@@ -7036,7 +7036,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xfeb830e88fc5c431,
+        source_hash: 0x5a3931236805c68a,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -7044,7 +7044,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
                 dynamic_smem: 32768,
                 grid: ::esmm_spec::GridRule::Tiles {
                     bm: 1,
-                    bn: 2048,
+                    bn: 512,
                 },
                 args: &[
                     ::esmm_spec::Arg::Operand {
@@ -7089,7 +7089,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x38c92596e37f9db9,
+        source_hash: 0x5f69cd2cf8e90ade,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -7097,7 +7097,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
                 dynamic_smem: 32768,
                 grid: ::esmm_spec::GridRule::Tiles {
                     bm: 1,
-                    bn: 512,
+                    bn: 128,
                 },
                 args: &[
                     ::esmm_spec::Arg::Operand {
@@ -7142,7 +7142,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xe40a59cc944f14c4,
+        source_hash: 0x8ebf7e3e2459e729,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -7150,7 +7150,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
                 dynamic_smem: 8192,
                 grid: ::esmm_spec::GridRule::Tiles {
                     bm: 1,
-                    bn: 2048,
+                    bn: 512,
                 },
                 args: &[
                     ::esmm_spec::Arg::Operand {
@@ -7195,7 +7195,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xfe22495bc8f5ed31,
+        source_hash: 0x41eb7aead0fd2c3c,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -7272,7 +7272,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x2cc927a6ec0f77b7,
+        source_hash: 0x3b9005b8cfc23b7c,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -7349,7 +7349,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x94a2fc8f6b6a17ee,
+        source_hash: 0xc9de3ef6041f8409,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -7426,7 +7426,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xe7e9b59d35ec2a61,
+        source_hash: 0x8b8ecc959ce65978,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -7503,7 +7503,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xf952ad2226041de7,
+        source_hash: 0x05c25bd2990daab8,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -7580,7 +7580,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x92b089474c354222,
+        source_hash: 0x21693324cc0beef1,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -7657,7 +7657,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x839398b2a7b8b0ca,
+        source_hash: 0x872ceb2be7814143,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -7734,7 +7734,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x7ef975ac5fd072f4,
+        source_hash: 0x39cd6058689d9b0b,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -7811,7 +7811,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x8f804604e2a4d4a9,
+        source_hash: 0x9bb589c19940a91a,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -7888,7 +7888,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x7af1528cec553586,
+        source_hash: 0x729960fb8f78f92b,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -7965,7 +7965,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xe44efe07c4759180,
+        source_hash: 0xf7381c1efd5605e3,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -8042,7 +8042,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xf4687932c938dbc1,
+        source_hash: 0xeb1a913e59305fc6,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -8119,7 +8119,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x6cfb70dd27bb1ca8,
+        source_hash: 0xe6d3e006483d9647,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -8127,7 +8127,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
                 dynamic_smem: 8192,
                 grid: ::esmm_spec::GridRule::Tiles {
                     bm: 1,
-                    bn: 2048,
+                    bn: 512,
                 },
                 args: &[
                     ::esmm_spec::Arg::Operand {
@@ -8172,7 +8172,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xc0894d6d78be1cc1,
+        source_hash: 0x62e4d7d9a5311e82,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -8180,7 +8180,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
                 dynamic_smem: 32768,
                 grid: ::esmm_spec::GridRule::Tiles {
                     bm: 1,
-                    bn: 2048,
+                    bn: 512,
                 },
                 args: &[
                     ::esmm_spec::Arg::Operand {
@@ -8225,7 +8225,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x89523e63af1a48b9,
+        source_hash: 0x9e0d6a2610ece0b6,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -8233,7 +8233,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
                 dynamic_smem: 32768,
                 grid: ::esmm_spec::GridRule::Tiles {
                     bm: 1,
-                    bn: 512,
+                    bn: 128,
                 },
                 args: &[
                     ::esmm_spec::Arg::Operand {

@@ -307,15 +307,22 @@ __device__ __forceinline__ void rs_finish_columns(float (&acc)[NA][Cfg::MT], int
         if (lane == 0) counters[group] = 0u;  // ready for the next call on this stream
         __threadfence();
 #pragma unroll
-        for (int a = 0; a < NA; ++a) {
-            const int col = first + STRIDE * a;
+        for (int a = 0; a < NA; ++a)
 #pragma unroll
-            for (int m = 0; m < Cfg::MT; ++m) {
-                float v = 0.f;
-                if (col < N && m < M) {
-                    for (int s = 0; s < splits; ++s) v += __ldcg(part + (static_cast<size_t>(s) * M + m) * N + col);
+            for (int m = 0; m < Cfg::MT; ++m) acc[a][m] = 0.f;
+        // Per token, split by split: the NA loads of a split are independent (one L2 round
+        // trip per split and token, not per value); every sum adds the splits in order.
+#pragma unroll
+        for (int m = 0; m < Cfg::MT; ++m) {
+            if (m < M) {
+#pragma unroll(NA * Cfg::MT <= 8 ? 4 : (NA * Cfg::MT <= 16 ? 2 : 1))
+                for (int s = 0; s < splits; ++s) {
+                    const float* p = part + (static_cast<size_t>(s) * M + m) * N + first;
+#pragma unroll
+                    for (int a = 0; a < NA; ++a) {
+                        if (first + STRIDE * a < N) acc[a][m] += __ldcg(p + STRIDE * a);
+                    }
                 }
-                acc[a][m] = v;
             }
         }
     }
@@ -470,9 +477,11 @@ __device__ void rs_gemv(const typename Cfg::In* __restrict__ x, int lda, const u
 
 // ---- KIND 2: plain INT8 GEMV (the baseline the entropy coder must beat) -----------------------
 // W int8 K x ldw row-major (ldw a multiple of 16, padded columns readable), scales[N].
-// Grid (ceil(N / (WARPS * 32 * VEC)), splits); CTA (g, s): warp w owns columns
-// [(g * WARPS + w) * 32 * VEC, + 32 * VEC), lane l the VEC columns at l * VEC; rows
-// [s * chunk, (s + 1) * chunk), x of those rows staged once per CTA.
+// Grid (ceil(N / (32 * VEC)), splits); CTA (g, s) owns columns [g * 32 * VEC, + 32 * VEC), lane
+// l the VEC columns at l * VEC, and rows [s * chunk, (s + 1) * chunk), x of those rows staged
+// once; its warps take consecutive slices of those rows (software-pipelined, 2 x U rows in flight
+// each) and add their sums in shared memory (warp order). With splits > 1 the last CTA of a
+// column group adds the splits' partials, its warps sharing the splits.
 template <int VEC>
 struct RsVec;
 template <> struct RsVec<16> { using T = uint4; };
@@ -491,13 +500,37 @@ __device__ __forceinline__ void rs_bytes(float (&w)[VEC], const typename RsVec<V
     }
 }
 
+// Adds the per-warp sums acc of a CTA into warp 0's, in warp order, through `red` (32 * VEC *
+// MT floats of shared memory; every thread of the CTA calls it).
+template <class Cfg, int VEC>
+__device__ __forceinline__ void rs_add_warps(float (&acc)[VEC][Cfg::MT], float* red, int warp, int lane)
+{
+    constexpr int MT = Cfg::MT;
+    for (int src = 1; src < Cfg::WARPS; ++src) {
+        __syncthreads();  // the buffer's previous contents are consumed
+        if (warp == src) {
+#pragma unroll
+            for (int a = 0; a < VEC; ++a)
+#pragma unroll
+                for (int m = 0; m < MT; ++m) red[(a * MT + m) * 32 + lane] = acc[a][m];
+        }
+        __syncthreads();
+        if (warp == 0) {
+#pragma unroll
+            for (int a = 0; a < VEC; ++a)
+#pragma unroll
+                for (int m = 0; m < MT; ++m) acc[a][m] += red[(a * MT + m) * 32 + lane];
+        }
+    }
+}
+
 template <class Cfg>
 __device__ void rs_int8(const typename Cfg::In* __restrict__ x, int lda, const signed char* __restrict__ w, int ldw, const float* __restrict__ scales,
                         typename Cfg::Out* __restrict__ y, int ldc, int M, int N, int K, int chunk, float* __restrict__ part, unsigned* __restrict__ counters)
 {
     constexpr int VEC = Cfg::VEC;
     constexpr int MT = Cfg::MT;
-    constexpr int U = 4;  // rows in flight
+    constexpr int U = (MT >= 4 && VEC > 4) ? 4 : 8;  // rows in flight per warp (fewer with wide rows at larger MT: registers)
     using V = typename RsVec<VEC>::T;
     extern __shared__ __align__(16) unsigned char rs_smem[];
     float* xs = reinterpret_cast<float*>(rs_smem);
@@ -506,23 +539,33 @@ __device__ void rs_int8(const typename Cfg::In* __restrict__ x, int lda, const s
     const int k0 = split * chunk, k1 = min(K, k0 + chunk);
     rs_stage_x<Cfg>(xs, x, lda, M, k0, k1);
     __syncthreads();
-    const int group = blockIdx.x * Cfg::WARPS + warp;
-    const int cw = group * 32 * VEC;
-    if (cw >= N) return;
-    const int c = cw + lane * VEC;
+    const int group = blockIdx.x;
+    const int c = group * 32 * VEC + lane * VEC;
     const bool live = c < N;
+    const int per = (k1 - k0 + Cfg::WARPS - 1) / Cfg::WARPS;
+    const int wk0 = min(k1, k0 + warp * per), wk1 = min(k1, wk0 + per);
     float acc[VEC][MT];
 #pragma unroll
     for (int a = 0; a < VEC; ++a)
 #pragma unroll
         for (int m = 0; m < MT; ++m) acc[a][m] = 0.f;
-    const signed char* wp = w + static_cast<size_t>(k0) * ldw + c;
-    int k = k0;
     if (live) {
-        for (; k + U <= k1; k += U) {
-            V v[U];
+        const signed char* wp = w + static_cast<size_t>(wk0) * ldw + c;
+        // Software pipeline: the next U rows are in flight while these U are multiplied.
+        const int full = (wk1 - wk0) / U;
+        V v[U], nx[U];
+        if (full > 0) {
 #pragma unroll
-            for (int u = 0; u < U; ++u) v[u] = __ldcs(reinterpret_cast<const V*>(wp + static_cast<size_t>(k - k0 + u) * ldw));
+            for (int u = 0; u < U; ++u) nx[u] = __ldg(reinterpret_cast<const V*>(wp + static_cast<size_t>(u) * ldw));
+        }
+        for (int b = 0; b < full; ++b) {
+#pragma unroll
+            for (int u = 0; u < U; ++u) v[u] = nx[u];
+            if (b + 1 < full) {
+#pragma unroll
+                for (int u = 0; u < U; ++u) nx[u] = __ldg(reinterpret_cast<const V*>(wp + static_cast<size_t>((b + 1) * U + u) * ldw));
+            }
+            const int k = wk0 + b * U;
 #pragma unroll
             for (int u = 0; u < U; ++u) {
                 float xv[MT];
@@ -535,19 +578,64 @@ __device__ void rs_int8(const typename Cfg::In* __restrict__ x, int lda, const s
                     for (int m = 0; m < MT; ++m) acc[a][m] = fmaf(xv[m], f[a], acc[a][m]);
             }
         }
-        for (; k < k1; ++k) {
-            const V v = __ldcs(reinterpret_cast<const V*>(wp + static_cast<size_t>(k - k0) * ldw));
+        for (int k = wk0 + full * U; k < wk1; ++k) {
+            const V r = __ldg(reinterpret_cast<const V*>(wp + static_cast<size_t>(k - wk0) * ldw));
             float xv[MT];
             rs_load_xrow<MT>(xv, xs + (k - k0) * MT);
             float f[VEC];
-            rs_bytes<VEC>(f, v);
+            rs_bytes<VEC>(f, r);
 #pragma unroll
             for (int a = 0; a < VEC; ++a)
 #pragma unroll
                 for (int m = 0; m < MT; ++m) acc[a][m] = fmaf(xv[m], f[a], acc[a][m]);
         }
     }
-    rs_finish_columns<Cfg, VEC, 1>(acc, lane, c, N, M, split, splits, group, scales, y, ldc, part, counters);
+    // Warps 1.. add their sums into warp 0's, in warp order, through the x buffer.
+    static_assert(32 * VEC * MT * 4 <= Cfg::XS_BYTES, "the warps' sums must fit the staged-x buffer");
+    float* red = xs;
+    rs_add_warps<Cfg, VEC>(acc, red, warp, lane);
+    if (splits > 1) {
+        // Split fix-up over the whole CTA: warp 0 publishes the partials and takes a ticket;
+        // in the last CTA of the column group warp w adds splits w, w + WARPS, ... and the
+        // warps' sums are added in warp order (deterministic).
+        __shared__ unsigned ticket_s;
+        if (warp == 0) {
+#pragma unroll
+            for (int a = 0; a < VEC; ++a) {
+#pragma unroll
+                for (int m = 0; m < MT; ++m) {
+                    if (c + a < N && m < M) __stcg(part + (static_cast<size_t>(split) * M + m) * N + c + a, acc[a][m]);
+                }
+            }
+            __threadfence();
+            __syncwarp();
+            if (lane == 0) ticket_s = atomicAdd(counters + group, 1u);
+        }
+        __syncthreads();
+        if (ticket_s != static_cast<unsigned>(splits - 1)) return;
+        if (threadIdx.x == 0) counters[group] = 0u;  // ready for the next call on this stream
+        __threadfence();
+#pragma unroll
+        for (int a = 0; a < VEC; ++a)
+#pragma unroll
+            for (int m = 0; m < MT; ++m) acc[a][m] = 0.f;
+#pragma unroll
+        for (int m = 0; m < MT; ++m) {
+            if (m < M) {
+#pragma unroll(VEC * MT <= 16 ? 2 : 1)
+                for (int sp = warp; sp < splits; sp += Cfg::WARPS) {
+                    const float* p = part + (static_cast<size_t>(sp) * M + m) * N + c;
+#pragma unroll
+                    for (int a = 0; a < VEC; ++a) {
+                        if (c + a < N) acc[a][m] += __ldcg(p + a);
+                    }
+                }
+            }
+        }
+        rs_add_warps<Cfg, VEC>(acc, red, warp, lane);
+    }
+    if (warp != 0) return;
+    rs_finish_columns<Cfg, VEC, 1>(acc, lane, c, N, M, 0, 1, group, scales, y, ldc, part, counters);
 }
 }  // namespace rans_f16_ans_of16_l64_n256_m1_w8_none
 

@@ -116,11 +116,12 @@ impl RansSpec {
         }
     }
 
-    /// Output columns per CTA: `ans` `warps · tile_n`; `int8` `warps · 32 · vec`.
+    /// Output columns per CTA: `ans` `warps · tile_n` (a tile column per warp); `int8`
+    /// `32 · vec` (the warps split the CTA's rows and add their sums in shared memory).
     pub const fn cta_columns(&self) -> u32 {
         match self.kind {
             RansKind::Ans => self.warps * self.tile_n,
-            RansKind::Int8 => self.warps * 32 * self.vec,
+            RansKind::Int8 => 32 * self.vec,
         }
     }
 

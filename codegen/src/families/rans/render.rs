@@ -122,7 +122,7 @@ pub fn render(valid: &ValidRans) -> Result<String, String> {
 /// The launches of a variant in order: `ans` the decode stage (run by the op's decode and
 /// verify calls only) then the fused GEMV; `int8` the GEMV. The grids are tiles of one row:
 /// the op passes m = splits and n = tiles (`ans`, `warps` tiles per CTA) or columns (`int8`,
-/// `warps · 32 · vec` per CTA).
+/// `32 · vec` per CTA).
 pub fn launches(valid: &ValidRans) -> Vec<Launch> {
     let s = valid.spec();
     let gemm = |bn: u32| Launch { stage: Stage::Gemm, threads: s.threads(), dynamic_smem: gemm_smem_bytes(s), grid: GridRule::Tiles { bm: 1, bn }, args: gemm_args(s) };
@@ -131,6 +131,6 @@ pub fn launches(valid: &ValidRans) -> Vec<Launch> {
             Launch { stage: Stage::Decode, threads: s.threads(), dynamic_smem: decode_smem_bytes(s), grid: GridRule::Tiles { bm: 1, bn: s.warps }, args: &RANS_DECODE_ARGS },
             gemm(s.warps),
         ],
-        RansKind::Int8 => vec![gemm(s.warps * 32 * s.vec)],
+        RansKind::Int8 => vec![gemm(s.cta_columns())],
     }
 }

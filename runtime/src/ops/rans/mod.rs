@@ -34,6 +34,8 @@ use crate::validate::Dims;
 
 /// Bytes of the INT8 matrix's row stride granularity (the kernel's widest load).
 const INT8_ROW_ALIGN: usize = 16;
+/// Warps per SM the INT8 GEMV's k-split aims for (each with up to 2 × 8 rows of 512 B in flight).
+const INT8_WARPS_PER_SM: usize = 32;
 
 /// A rANS container on the GPU: the decode table built from its frequency table, its tile
 /// records, word stream and scales.
@@ -457,12 +459,16 @@ impl Esmm {
         let (x_ptr, _xg) = x.device_ptr(stream);
         let (y_ptr, _yg) = y.device_ptr_mut(stream);
         check_align::<T, O>(x_ptr, y_ptr)?;
-        let cols = spec.warps as usize * 32 * spec.vec as usize;
+        // Column groups of 32 · vec; the k-splits bring the CTAs to INT8_WARPS_PER_SM warps per
+        // SM (each with 8 rows of 16 B per lane in flight: enough to saturate HBM) but no more,
+        // so that the fix-up that adds the splits stays short; x of a split within its budget.
+        let cols = spec.cta_columns() as usize;
         let gx = w.n.div_ceil(cols);
         let resident = v.max_ctas_per_sm[gi] as usize * self.info.sm_count as usize;
-        let want_splits = (resident / gx.max(1)).max(1);
-        let rows_fit = (spec.xs_bytes() as usize / (4 * spec.mt as usize)).max(32) / 32 * 32;
-        let chunk = (w.k.div_ceil(want_splits).div_ceil(32) * 32).min(rows_fit).max(32);
+        let target = resident.min(self.info.sm_count as usize * (INT8_WARPS_PER_SM / spec.warps as usize).max(1));
+        let want_splits = (target / gx.max(1)).max(1);
+        let rows_fit = (spec.xs_bytes() as usize / (4 * spec.mt as usize)).max(8) / 8 * 8;
+        let chunk = (w.k.div_ceil(want_splits).div_ceil(8) * 8).min(rows_fit).max(8);
         let splits = w.k.div_ceil(chunk);
         let mut vals = ArgValues {
             a: x_ptr,
@@ -475,12 +481,12 @@ impl Esmm {
             ldc: w.n as i32,
             dims: Dims::new(m, w.n, w.k),
             chunk: chunk as i32,
-            // Tiles{bm: 1, bn: warps · 32 · vec}: grid (ceil(N / cols), splits).
+            // Tiles{bm: 1, bn: 32 · vec}: grid (ceil(N / cols), splits).
             grid_dims: Some(Dims::new(splits, w.n, 1)),
             ..Default::default()
         };
         if splits > 1 {
-            self.split_workspace(stream, &mut vals, splits * m * w.n * 4, gx * spec.warps as usize)?;
+            self.split_workspace(stream, &mut vals, splits * m * w.n * 4, gx)?;
         }
         launch_timed(stream, &v, gi, self.info.sm_count, &vals, opts.stage_events)?;
         Ok(v.entry.name)
