@@ -5828,7 +5828,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x6419f170344b6b2c,
+        source_hash: 0x2518bd3f2d3fd579,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -5905,7 +5905,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x98b39393418eb924,
+        source_hash: 0xaff0fdb6d5bc9f87,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -5982,7 +5982,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x85d8fcc429ef5fef,
+        source_hash: 0xb12633b8f715a33c,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -6059,7 +6059,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x87bf77d9055aa4ac,
+        source_hash: 0xae89dab2c29483f5,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -6136,7 +6136,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xdddb81659c898914,
+        source_hash: 0xd287a001566503ab,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -6213,7 +6213,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x5fe04016904b9c73,
+        source_hash: 0x936fe47eb047160c,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -6290,7 +6290,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xfe96b611f9a928c5,
+        source_hash: 0x014c9aba6acde4d4,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -6367,7 +6367,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xd8804927fa5d35ad,
+        source_hash: 0x5e14babc213f6082,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -6444,7 +6444,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x2a4ebb47554e14fe,
+        source_hash: 0xcc4a86d4073e11a1,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -6521,7 +6521,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x4b693e1040659d41,
+        source_hash: 0x63b7bfbd0ef8b934,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -6598,7 +6598,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x58b43b248396e721,
+        source_hash: 0x7a3f022b2d0209ea,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -6675,7 +6675,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xa7c48ff3b8a7d43e,
+        source_hash: 0xead5960a2444ff7d,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -6752,7 +6752,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xec32020c08a9c314,
+        source_hash: 0x97841ec03dd2583b,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -6829,7 +6829,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xcb25d7fa42d0672c,
+        source_hash: 0x2755810f4e747a51,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -6906,7 +6906,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x1976a6e433fbd6ff,
+        source_hash: 0x1b1a1a2ca3c6cd56,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -6983,7 +6983,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xd98df4e41cfa5bd5,
+        source_hash: 0xa254e1086005f152,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -7036,7 +7036,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x5a3931236805c68a,
+        source_hash: 0xc68cc438c5eb2785,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -7089,7 +7089,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x5f69cd2cf8e90ade,
+        source_hash: 0x678fbdb8a9021191,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -7142,7 +7142,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x8ebf7e3e2459e729,
+        source_hash: 0x82a950da9ddc20e8,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -7195,7 +7195,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x41eb7aead0fd2c3c,
+        source_hash: 0x6a42847f9c7ecfbd,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -7272,7 +7272,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x3b9005b8cfc23b7c,
+        source_hash: 0xd4362dab6e63be13,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -7349,7 +7349,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xc9de3ef6041f8409,
+        source_hash: 0xf02d0f2fb7dbfdc6,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -7426,7 +7426,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x8b8ecc959ce65978,
+        source_hash: 0xd36afb31f1dac85d,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -7503,7 +7503,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x05c25bd2990daab8,
+        source_hash: 0x85b2482c8736248b,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -7580,7 +7580,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x21693324cc0beef1,
+        source_hash: 0x16c9d0b3764b19b2,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -7657,7 +7657,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x872ceb2be7814143,
+        source_hash: 0xfc864f60521e327a,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -7734,7 +7734,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x39cd6058689d9b0b,
+        source_hash: 0xa0c1e1958f2cb4f8,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -7811,7 +7811,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x9bb589c19940a91a,
+        source_hash: 0xfc01d8d5944d0a61,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -7888,7 +7888,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x729960fb8f78f92b,
+        source_hash: 0x586824b26cec819e,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -7965,7 +7965,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xf7381c1efd5605e3,
+        source_hash: 0x4eeff1cda11902fc,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -8042,7 +8042,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xeb1a913e59305fc6,
+        source_hash: 0x80c8a7704e6e7871,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -8119,7 +8119,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xe6d3e006483d9647,
+        source_hash: 0x54a17e1dc748c7bc,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -8172,7 +8172,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x62e4d7d9a5311e82,
+        source_hash: 0xac2d2181d39dcdd1,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -8225,7 +8225,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x9e0d6a2610ece0b6,
+        source_hash: 0xf4b8f7b55473699d,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,

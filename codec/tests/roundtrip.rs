@@ -102,7 +102,8 @@ fn larger_default_params() {
     roundtrip(
         &q,
         &Params {
-            lanes: 64,
+            tile_k: 256,
+            lanes: 32,
             ..Params::default()
         },
     );

@@ -55,9 +55,7 @@ struct RansCfg {
 // accumulates them in registers. Edge tiles (narrower) decode batches of 256 symbols into a
 // per-warp byte buffer and the threads pick their columns from it (same fixed ownership).
 
-constexpr unsigned RS_L = 65536u;
-constexpr int RS_RING_WORDS = 1024;          // 4 chunks x 256 words
-constexpr int RS_CHUNK_WORDS = 256;
+constexpr unsigned RS_L = 65536u;           // the word ring: 4 chunks of 256 words (512 B) per warp
 constexpr int RS_BATCH = 256;                // symbols per edge batch
 constexpr int RS_TABLE_BYTES = 32768;        // 4096 x {entry, float(code)}
 
