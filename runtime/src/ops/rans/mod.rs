@@ -138,10 +138,10 @@ pub enum CompressedPath {
     Int8,
 }
 
-/// Measured cost of the fused decode (docs/KERNELS.md, family rans): SASS instructions per
-/// decoded weight in the steady state of the fastest fast-path row loop (`scripts/rans-sass.py`:
-/// 39.5 for `l64_n256_m1` on sm_90), issued per SM per cycle by 4 schedulers × 32 lanes. On the
-/// H200 the standalone decode reaches 98% of the rate this allows (0.83 T weights/s).
+/// Measured cost of the fused decode (docs/KERNELS.md, family rans) in thread-instruction issue
+/// slots per decoded weight (4 schedulers × 32 lanes per SM per cycle): the H200's standalone
+/// decode, 0.83 T weights/s = 132 SMs × 1.98 GHz × 128 / 40. The loop itself is 23.6 SASS
+/// instructions per weight (`scripts/rans-sass.py`); latency and tile setup take the rest.
 pub const RANS_INSTRUCTIONS_PER_WEIGHT: f64 = 40.0;
 
 impl CompressedPath {
