@@ -142,15 +142,15 @@ pub enum CompressedPath {
 /// slots per decoded weight (4 schedulers × 32 lanes per SM per cycle): the H200's standalone
 /// decode, 0.83 T weights/s = 132 SMs × 1.98 GHz × 128 / 40. The loop itself is 23.6 SASS
 /// instructions per weight (`scripts/rans-sass.py`); latency and tile setup take the rest.
-pub const RANS_INSTRUCTIONS_PER_WEIGHT: f64 = 40.0;
+pub const RANS_ISSUE_SLOTS_PER_WEIGHT: f64 = 40.0;
 
 impl CompressedPath {
     /// The rule the dispatcher follows until a tuned table says otherwise: the fused rANS GEMV
     /// wins when the GPU can decode weights faster than its memory can deliver plain INT8
-    /// bytes, i.e. when `SMs × clock × 128 / instructions per weight` exceeds the bytes per
+    /// bytes, i.e. when `SMs × clock × 128 / issue slots per weight` exceeds the bytes per
     /// second of memory bandwidth (one INT8 weight per byte), by a margin of 10%.
     pub fn for_device(sm_count: u32, clock_khz: u32, mem_bandwidth_gbps: f64) -> CompressedPath {
-        let decode_per_s = f64::from(sm_count) * f64::from(clock_khz) * 1e3 * 128.0 / RANS_INSTRUCTIONS_PER_WEIGHT;
+        let decode_per_s = f64::from(sm_count) * f64::from(clock_khz) * 1e3 * 128.0 / RANS_ISSUE_SLOTS_PER_WEIGHT;
         if mem_bandwidth_gbps > 0.0 && decode_per_s > 1.1 * mem_bandwidth_gbps * 1e9 {
             CompressedPath::Entropy
         } else {
