@@ -5828,7 +5828,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x2518bd3f2d3fd579,
+        source_hash: 0x339e14e811f8ec94,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -5905,7 +5905,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xaff0fdb6d5bc9f87,
+        source_hash: 0xa6e363d1aafcee7c,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -5982,7 +5982,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xb12633b8f715a33c,
+        source_hash: 0x290efdfc99c5289f,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -6059,7 +6059,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xae89dab2c29483f5,
+        source_hash: 0xc9b8f0f6baf7e19c,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -6136,7 +6136,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xd287a001566503ab,
+        source_hash: 0xe6551dceeff319fc,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -6213,7 +6213,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x936fe47eb047160c,
+        source_hash: 0xa1a515d5a24015eb,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -6290,7 +6290,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x014c9aba6acde4d4,
+        source_hash: 0x5c215b985904c69d,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -6367,7 +6367,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x5e14babc213f6082,
+        source_hash: 0x9dc3ea3755642585,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -6444,7 +6444,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xcc4a86d4073e11a1,
+        source_hash: 0x7ab0d292a4d3dd86,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -6521,7 +6521,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x63b7bfbd0ef8b934,
+        source_hash: 0x7bcb5265990d1c71,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -6598,7 +6598,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x7a3f022b2d0209ea,
+        source_hash: 0xffe637085cf82ab1,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -6675,7 +6675,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xead5960a2444ff7d,
+        source_hash: 0xdbf707e5609e7fa6,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -6752,7 +6752,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x97841ec03dd2583b,
+        source_hash: 0xf444c3cf172796b4,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -6829,7 +6829,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x2755810f4e747a51,
+        source_hash: 0x75ec20134d4b78cc,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -6906,7 +6906,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x1b1a1a2ca3c6cd56,
+        source_hash: 0x9a68455f15dd4d9f,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -6983,65 +6983,12 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xa254e1086005f152,
+        source_hash: 0xdedd2aea58849645,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
                 threads: 128,
                 dynamic_smem: 8192,
-                grid: ::esmm_spec::GridRule::Tiles {
-                    bm: 1,
-                    bn: 512,
-                },
-                args: &[
-                    ::esmm_spec::Arg::Operand {
-                        operand: ::esmm_spec::abi::Operand::A,
-                        elem: ::esmm_spec::ElemType::Bf16,
-                        written: false,
-                    },
-                    ::esmm_spec::Arg::Ld(::esmm_spec::abi::Operand::A),
-                    ::esmm_spec::Arg::Codes {
-                        written: false,
-                    },
-                    ::esmm_spec::Arg::Ld(::esmm_spec::abi::Operand::B),
-                    ::esmm_spec::Arg::Scales,
-                    ::esmm_spec::Arg::Operand {
-                        operand: ::esmm_spec::abi::Operand::C,
-                        elem: ::esmm_spec::ElemType::Bf16,
-                        written: true,
-                    },
-                    ::esmm_spec::Arg::Ld(::esmm_spec::abi::Operand::C),
-                    ::esmm_spec::Arg::Dim(::esmm_spec::abi::Dim::M),
-                    ::esmm_spec::Arg::Dim(::esmm_spec::abi::Dim::N),
-                    ::esmm_spec::Arg::Dim(::esmm_spec::abi::Dim::K),
-                    ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::Chunk),
-                    ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Partials),
-                    ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Counters),
-                ],
-            },
-        ],
-    },
-    ::esmm_spec::RegistryEntry {
-        name: "rans_bf16_int8_obf16_v16_m4_w4_none",
-        spec: ::esmm_spec::KernelSpec::Rans(::esmm_spec::RansSpec {
-            dtype: ::esmm_spec::ElemType::Bf16,
-            out: ::esmm_spec::ElemType::Bf16,
-            kind: ::esmm_spec::RansKind::Int8,
-            lanes: 0,
-            tile_n: 0,
-            mt: 4,
-            vec: 16,
-            warps: 4,
-            activation: ::esmm_spec::Activation::None,
-            archs: ::esmm_spec::ArchSet(31),
-        }),
-        is_default: true,
-        source_hash: 0xc68cc438c5eb2785,
-        launches: &[
-            ::esmm_spec::Launch {
-                stage: ::esmm_spec::Stage::Gemm,
-                threads: 128,
-                dynamic_smem: 32768,
                 grid: ::esmm_spec::GridRule::Tiles {
                     bm: 1,
                     bn: 512,
@@ -7089,7 +7036,60 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x678fbdb8a9021191,
+        source_hash: 0xf62ae24ca4f29cfe,
+        launches: &[
+            ::esmm_spec::Launch {
+                stage: ::esmm_spec::Stage::Gemm,
+                threads: 128,
+                dynamic_smem: 32768,
+                grid: ::esmm_spec::GridRule::Tiles {
+                    bm: 1,
+                    bn: 128,
+                },
+                args: &[
+                    ::esmm_spec::Arg::Operand {
+                        operand: ::esmm_spec::abi::Operand::A,
+                        elem: ::esmm_spec::ElemType::Bf16,
+                        written: false,
+                    },
+                    ::esmm_spec::Arg::Ld(::esmm_spec::abi::Operand::A),
+                    ::esmm_spec::Arg::Codes {
+                        written: false,
+                    },
+                    ::esmm_spec::Arg::Ld(::esmm_spec::abi::Operand::B),
+                    ::esmm_spec::Arg::Scales,
+                    ::esmm_spec::Arg::Operand {
+                        operand: ::esmm_spec::abi::Operand::C,
+                        elem: ::esmm_spec::ElemType::Bf16,
+                        written: true,
+                    },
+                    ::esmm_spec::Arg::Ld(::esmm_spec::abi::Operand::C),
+                    ::esmm_spec::Arg::Dim(::esmm_spec::abi::Dim::M),
+                    ::esmm_spec::Arg::Dim(::esmm_spec::abi::Dim::N),
+                    ::esmm_spec::Arg::Dim(::esmm_spec::abi::Dim::K),
+                    ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::Chunk),
+                    ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Partials),
+                    ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Counters),
+                ],
+            },
+        ],
+    },
+    ::esmm_spec::RegistryEntry {
+        name: "rans_bf16_int8_obf16_v4_m4_w4_none",
+        spec: ::esmm_spec::KernelSpec::Rans(::esmm_spec::RansSpec {
+            dtype: ::esmm_spec::ElemType::Bf16,
+            out: ::esmm_spec::ElemType::Bf16,
+            kind: ::esmm_spec::RansKind::Int8,
+            lanes: 0,
+            tile_n: 0,
+            mt: 4,
+            vec: 4,
+            warps: 4,
+            activation: ::esmm_spec::Activation::None,
+            archs: ::esmm_spec::ArchSet(31),
+        }),
+        is_default: true,
+        source_hash: 0xb21960e05d3a8ae5,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -7142,7 +7142,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x82a950da9ddc20e8,
+        source_hash: 0x99302fc17e2a1739,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -7195,7 +7195,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x6a42847f9c7ecfbd,
+        source_hash: 0xf5a0eccce7f1171c,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -7272,7 +7272,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xd4362dab6e63be13,
+        source_hash: 0x73f442808ca4fa6c,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -7349,7 +7349,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xf02d0f2fb7dbfdc6,
+        source_hash: 0xc37ed53c1d9d3da1,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -7426,7 +7426,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xd36afb31f1dac85d,
+        source_hash: 0xba6f387bdd8749e8,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -7503,7 +7503,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x85b2482c8736248b,
+        source_hash: 0xcaed095dfbea20d0,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -7580,7 +7580,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x16c9d0b3764b19b2,
+        source_hash: 0x77fce5e7c863b071,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -7657,7 +7657,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xfc864f60521e327a,
+        source_hash: 0xcedb51c45523e1b3,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -7734,7 +7734,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xa0c1e1958f2cb4f8,
+        source_hash: 0x2cc33733f92a13d3,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -7811,7 +7811,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xfc01d8d5944d0a61,
+        source_hash: 0x3cf1a77edd7de492,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -7888,7 +7888,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x586824b26cec819e,
+        source_hash: 0xfe5239ac6cf24793,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -7965,7 +7965,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x4eeff1cda11902fc,
+        source_hash: 0xacf69d587a8bd223,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -8042,7 +8042,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x80c8a7704e6e7871,
+        source_hash: 0xace09529767964e6,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -8119,65 +8119,12 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x54a17e1dc748c7bc,
+        source_hash: 0x4acef2c57944a807,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
                 threads: 128,
                 dynamic_smem: 8192,
-                grid: ::esmm_spec::GridRule::Tiles {
-                    bm: 1,
-                    bn: 512,
-                },
-                args: &[
-                    ::esmm_spec::Arg::Operand {
-                        operand: ::esmm_spec::abi::Operand::A,
-                        elem: ::esmm_spec::ElemType::F16,
-                        written: false,
-                    },
-                    ::esmm_spec::Arg::Ld(::esmm_spec::abi::Operand::A),
-                    ::esmm_spec::Arg::Codes {
-                        written: false,
-                    },
-                    ::esmm_spec::Arg::Ld(::esmm_spec::abi::Operand::B),
-                    ::esmm_spec::Arg::Scales,
-                    ::esmm_spec::Arg::Operand {
-                        operand: ::esmm_spec::abi::Operand::C,
-                        elem: ::esmm_spec::ElemType::F16,
-                        written: true,
-                    },
-                    ::esmm_spec::Arg::Ld(::esmm_spec::abi::Operand::C),
-                    ::esmm_spec::Arg::Dim(::esmm_spec::abi::Dim::M),
-                    ::esmm_spec::Arg::Dim(::esmm_spec::abi::Dim::N),
-                    ::esmm_spec::Arg::Dim(::esmm_spec::abi::Dim::K),
-                    ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::Chunk),
-                    ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Partials),
-                    ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Counters),
-                ],
-            },
-        ],
-    },
-    ::esmm_spec::RegistryEntry {
-        name: "rans_f16_int8_of16_v16_m4_w4_none",
-        spec: ::esmm_spec::KernelSpec::Rans(::esmm_spec::RansSpec {
-            dtype: ::esmm_spec::ElemType::F16,
-            out: ::esmm_spec::ElemType::F16,
-            kind: ::esmm_spec::RansKind::Int8,
-            lanes: 0,
-            tile_n: 0,
-            mt: 4,
-            vec: 16,
-            warps: 4,
-            activation: ::esmm_spec::Activation::None,
-            archs: ::esmm_spec::ArchSet(31),
-        }),
-        is_default: true,
-        source_hash: 0xac2d2181d39dcdd1,
-        launches: &[
-            ::esmm_spec::Launch {
-                stage: ::esmm_spec::Stage::Gemm,
-                threads: 128,
-                dynamic_smem: 32768,
                 grid: ::esmm_spec::GridRule::Tiles {
                     bm: 1,
                     bn: 512,
@@ -8225,7 +8172,60 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xf4b8f7b55473699d,
+        source_hash: 0x2dddad405b4333ae,
+        launches: &[
+            ::esmm_spec::Launch {
+                stage: ::esmm_spec::Stage::Gemm,
+                threads: 128,
+                dynamic_smem: 32768,
+                grid: ::esmm_spec::GridRule::Tiles {
+                    bm: 1,
+                    bn: 128,
+                },
+                args: &[
+                    ::esmm_spec::Arg::Operand {
+                        operand: ::esmm_spec::abi::Operand::A,
+                        elem: ::esmm_spec::ElemType::F16,
+                        written: false,
+                    },
+                    ::esmm_spec::Arg::Ld(::esmm_spec::abi::Operand::A),
+                    ::esmm_spec::Arg::Codes {
+                        written: false,
+                    },
+                    ::esmm_spec::Arg::Ld(::esmm_spec::abi::Operand::B),
+                    ::esmm_spec::Arg::Scales,
+                    ::esmm_spec::Arg::Operand {
+                        operand: ::esmm_spec::abi::Operand::C,
+                        elem: ::esmm_spec::ElemType::F16,
+                        written: true,
+                    },
+                    ::esmm_spec::Arg::Ld(::esmm_spec::abi::Operand::C),
+                    ::esmm_spec::Arg::Dim(::esmm_spec::abi::Dim::M),
+                    ::esmm_spec::Arg::Dim(::esmm_spec::abi::Dim::N),
+                    ::esmm_spec::Arg::Dim(::esmm_spec::abi::Dim::K),
+                    ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::Chunk),
+                    ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Partials),
+                    ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Counters),
+                ],
+            },
+        ],
+    },
+    ::esmm_spec::RegistryEntry {
+        name: "rans_f16_int8_of16_v4_m4_w4_none",
+        spec: ::esmm_spec::KernelSpec::Rans(::esmm_spec::RansSpec {
+            dtype: ::esmm_spec::ElemType::F16,
+            out: ::esmm_spec::ElemType::F16,
+            kind: ::esmm_spec::RansKind::Int8,
+            lanes: 0,
+            tile_n: 0,
+            mt: 4,
+            vec: 4,
+            warps: 4,
+            activation: ::esmm_spec::Activation::None,
+            archs: ::esmm_spec::ArchSet(31),
+        }),
+        is_default: true,
+        source_hash: 0x870965ec971d347f,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,

@@ -498,27 +498,212 @@ __device__ __forceinline__ void rs_bytes(float (&w)[VEC], const typename RsVec<V
     }
 }
 
-// Adds the per-warp sums acc of a CTA into warp 0's, in warp order, through `red` (32 * VEC *
-// MT floats of shared memory; every thread of the CTA calls it).
-template <class Cfg, int VEC>
-__device__ __forceinline__ void rs_add_warps(float (&acc)[VEC][Cfg::MT], float* red, int warp, int lane)
+// Adds the per-warp sums acc of a CTA into warp 0's, in warp order, through `red` (32 * A * B
+// floats of shared memory; every thread of the CTA calls it).
+template <int WARPS, int A, int B>
+__device__ __forceinline__ void rs_add_warps(float (&acc)[A][B], float* red, int warp, int lane)
 {
-    constexpr int MT = Cfg::MT;
-    for (int src = 1; src < Cfg::WARPS; ++src) {
+    for (int src = 1; src < WARPS; ++src) {
         __syncthreads();  // the buffer's previous contents are consumed
         if (warp == src) {
 #pragma unroll
-            for (int a = 0; a < VEC; ++a)
+            for (int a = 0; a < A; ++a)
 #pragma unroll
-                for (int m = 0; m < MT; ++m) red[(a * MT + m) * 32 + lane] = acc[a][m];
+                for (int b = 0; b < B; ++b) red[(a * B + b) * 32 + lane] = acc[a][b];
         }
         __syncthreads();
         if (warp == 0) {
 #pragma unroll
-            for (int a = 0; a < VEC; ++a)
+            for (int a = 0; a < A; ++a)
 #pragma unroll
-                for (int m = 0; m < MT; ++m) acc[a][m] += red[(a * MT + m) * 32 + lane];
+                for (int b = 0; b < B; ++b) acc[a][b] += red[(a * B + b) * 32 + lane];
         }
+    }
+}
+
+// ---- KIND 2 on tensor cores (vec 4, token bucket >= 4) ----------------------------------------
+// mma.sync m16n8k16 with fp32 accumulation: A = x (the tokens are its rows; rows >= M are zero),
+// B = the INT8 codes converted exactly to bf16 / f16 (|code| <= 128). Thread (g, q) of a warp
+// loads 16 bytes of rows 2q, 2q+1, 2q+8, 2q+9 of each 16-row step at columns c0 + 16 g ..+15;
+// byte j of them is column g of n-tile j, so n-tile j holds the columns c0 + 16 n + j and the
+// warp covers 128 columns with 16 n-tiles. x is staged as In[MT][stride] (the CTA's rows, zero
+// past them; 16-byte copies where aligned); the warps take consecutive slices of 16-row steps,
+// one step's loads in flight while the previous one is multiplied (the first while x is staged).
+template <class In>
+__device__ __forceinline__ unsigned rs_pack2(float lo, float hi);
+template <> __device__ __forceinline__ unsigned rs_pack2<__nv_bfloat16>(float lo, float hi)
+{
+    const __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
+    return *reinterpret_cast<const unsigned*>(&v);
+}
+template <> __device__ __forceinline__ unsigned rs_pack2<__half>(float lo, float hi)
+{
+    const __half2 v = __floats2half2_rn(lo, hi);
+    return *reinterpret_cast<const unsigned*>(&v);
+}
+template <class In>
+__device__ __forceinline__ void rs_mma(float (&d)[4], unsigned a0, unsigned a1, unsigned a2, unsigned a3, unsigned b0, unsigned b1);
+template <> __device__ __forceinline__ void rs_mma<__nv_bfloat16>(float (&d)[4], unsigned a0, unsigned a1, unsigned a2, unsigned a3, unsigned b0, unsigned b1)
+{
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 { %0, %1, %2, %3 }, { %4, %5, %6, %7 }, { %8, %9 }, { %0, %1, %2, %3 };\n"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+                 : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
+}
+template <> __device__ __forceinline__ void rs_mma<__half>(float (&d)[4], unsigned a0, unsigned a1, unsigned a2, unsigned a3, unsigned b0, unsigned b1)
+{
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 { %0, %1, %2, %3 }, { %4, %5, %6, %7 }, { %8, %9 }, { %0, %1, %2, %3 };\n"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+                 : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
+}
+
+template <class Cfg>
+__device__ void rs_int8_tc(const typename Cfg::In* __restrict__ x, int lda, const signed char* __restrict__ w, int ldw, const float* __restrict__ scales,
+                           typename Cfg::Out* __restrict__ y, int ldc, int M, int N, int K, int chunk, float* __restrict__ part, unsigned* __restrict__ counters)
+{
+    using In = typename Cfg::In;
+    constexpr int MT = Cfg::MT;
+    constexpr int NT = 16;  // n-tiles per warp
+    static_assert(Cfg::VEC == 4 && MT >= 4 && MT <= 16, "the tensor-core INT8 GEMV takes vec 4 and 4..16 tokens");
+    static_assert(32 * NT * 4 * 4 <= Cfg::XS_BYTES, "the warps' sums must fit the staged-x buffer");
+    extern __shared__ __align__(16) unsigned char rs_smem[];
+    In* xs = reinterpret_cast<In*>(rs_smem);
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, q = lane & 3;
+    const int splits = gridDim.y, split = blockIdx.y;
+    const int k0 = split * chunk, k1 = min(K, k0 + chunk);
+    const int steps = (k1 - k0 + 15) / 16;
+    const int per = (steps + Cfg::WARPS - 1) / Cfg::WARPS;  // 16-row steps per warp
+    const int stride = per * Cfg::WARPS * 16 + 8;           // elements per token row of xs (+8: banks)
+    const int c0 = blockIdx.x * 128;
+    const int cl = c0 + 16 * g;  // this thread's 16 loaded columns
+    const bool live = cl < N;    // rows are padded to 16 bytes: the whole 16 are readable
+    const int s0 = warp * per, s1 = min(steps, s0 + per);
+    auto load = [&](int st, uint4 (&v)[4]) {
+        const int kb = k0 + 16 * st + 2 * q;
+        const int r[4] = {kb, kb + 1, kb + 8, kb + 9};
+#pragma unroll
+        for (int i = 0; i < 4; ++i)
+            v[i] = (live && r[i] < k1) ? __ldg(reinterpret_cast<const uint4*>(w + static_cast<size_t>(r[i]) * ldw + cl)) : make_uint4(0u, 0u, 0u, 0u);
+    };
+    uint4 nx[4];
+    if (s0 < s1) load(s0, nx);  // the first step's weights are in flight while x is staged
+    // x rows [k0, k1) as In[MT][stride], zero past them: 16-byte copies where the row allows.
+    const int rows = k1 - k0, sv = stride / 8;
+    for (int i = threadIdx.x; i < MT * sv; i += Cfg::THREADS) {
+        const int m = i / sv, k = 8 * (i - m * sv);
+        const In* src = x + static_cast<size_t>(m) * lda + k0 + k;
+        In* dst = xs + static_cast<size_t>(m) * stride + k;
+        if (m < M && k + 8 <= rows && (reinterpret_cast<uintptr_t>(src) & 15u) == 0) {
+            rs_cp16(dst, src, 16);  // asynchronous: every copy of the CTA in flight at once
+        } else {
+            uint4 v = make_uint4(0u, 0u, 0u, 0u);
+            if (m < M && k < rows) {
+                In* e = reinterpret_cast<In*>(&v);
+#pragma unroll
+                for (int t = 0; t < 8; ++t) e[t] = k + t < rows ? src[t] : rs_from_float<In>(0.f);
+            }
+            *reinterpret_cast<uint4*>(dst) = v;
+        }
+    }
+    rs_commit();
+    rs_wait<0>();
+    __syncthreads();
+    float d[NT][4];
+#pragma unroll
+    for (int j = 0; j < NT; ++j)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) d[j][e] = 0.f;
+    const unsigned* xr = reinterpret_cast<const unsigned*>(xs);
+    const int xstride = stride / 2;  // in bf16 / f16 pairs
+    for (int st = s0; st < s1; ++st) {
+        uint4 v[4];
+#pragma unroll
+        for (int i = 0; i < 4; ++i) v[i] = nx[i];
+        if (st + 1 < s1) load(st + 1, nx);
+        const int kp = 8 * st + q;  // pair index of local k = 16 st + 2 q
+        const unsigned a0 = g < MT ? xr[g * xstride + kp] : 0u;
+        const unsigned a2 = g < MT ? xr[g * xstride + kp + 4] : 0u;
+        const unsigned a1 = g + 8 < MT ? xr[(g + 8) * xstride + kp] : 0u;
+        const unsigned a3 = g + 8 < MT ? xr[(g + 8) * xstride + kp + 4] : 0u;
+        const unsigned* u0 = reinterpret_cast<const unsigned*>(&v[0]);
+        const unsigned* u1 = reinterpret_cast<const unsigned*>(&v[1]);
+        const unsigned* u2 = reinterpret_cast<const unsigned*>(&v[2]);
+        const unsigned* u3 = reinterpret_cast<const unsigned*>(&v[3]);
+#pragma unroll
+        for (int wd = 0; wd < 4; ++wd) {
+            const unsigned w0 = u0[wd] ^ 0x80808080u, w1 = u1[wd] ^ 0x80808080u;
+            const unsigned w2 = u2[wd] ^ 0x80808080u, w3 = u3[wd] ^ 0x80808080u;
+#pragma unroll
+            for (int by = 0; by < 4; ++by) {
+                const unsigned sel = 0x4440u | by;
+                const unsigned b0 = rs_pack2<In>(rs_code(__byte_perm(w0, 0u, sel)), rs_code(__byte_perm(w1, 0u, sel)));
+                const unsigned b1 = rs_pack2<In>(rs_code(__byte_perm(w2, 0u, sel)), rs_code(__byte_perm(w3, 0u, sel)));
+                rs_mma<In>(d[4 * wd + by], a0, a1, a2, a3, b0, b1);
+            }
+        }
+    }
+    // Warps 1.. add their sums into warp 0's (x is consumed); warp 0 parks them in shared memory
+    // and the whole CTA writes them: element e = (4 j + hv) * 32 + lane of thread (g, q) is
+    // y[g + 8 (hv / 2)][c0 + 16 (2 q + hv % 2) + j]. With splits > 1 they go to the partials and
+    // the last CTA of the column group adds the splits in order (deterministic).
+    float* red = reinterpret_cast<float*>(rs_smem);
+    rs_add_warps<Cfg::WARPS, NT, 4>(d, red, warp, lane);
+    __syncthreads();
+    if (warp == 0) {
+#pragma unroll
+        for (int j = 0; j < NT; ++j)
+#pragma unroll
+            for (int hv = 0; hv < 4; ++hv) red[(4 * j + hv) * 32 + lane] = d[j][hv];
+    }
+    __syncthreads();
+    constexpr int E = NT * 4 * 32;
+    auto where = [&](int e, int& m, int& col) {
+        const int l = e & 31, jh = e >> 5, j = jh >> 2, hv = jh & 3;
+        m = (l >> 2) + 8 * (hv >> 1);
+        col = c0 + 16 * (2 * (l & 3) + (hv & 1)) + j;
+        return m < M && col < N;
+    };
+    if (splits > 1) {
+        __shared__ unsigned ticket_s;
+        for (int e = threadIdx.x; e < E; e += Cfg::THREADS) {
+            int m, col;
+            if (where(e, m, col)) __stcg(part + (static_cast<size_t>(split) * M + m) * N + col, red[e]);
+        }
+        __threadfence();
+        __syncthreads();
+        if (threadIdx.x == 0) ticket_s = atomicAdd(counters + blockIdx.x, 1u);
+        __syncthreads();
+        if (ticket_s != static_cast<unsigned>(splits - 1)) return;
+        if (threadIdx.x == 0) counters[blockIdx.x] = 0u;  // ready for the next call on this stream
+        __threadfence();
+        // Four elements at a time: their loads of a split are independent.
+        const size_t sstride = static_cast<size_t>(M) * N;
+        for (int e0 = threadIdx.x; e0 < E; e0 += 4 * Cfg::THREADS) {
+            const float* p[4];
+            bool ok[4];
+            float v[4];
+#pragma unroll
+            for (int t = 0; t < 4; ++t) {
+                int m, col;
+                const int e = e0 + t * Cfg::THREADS;
+                ok[t] = e < E && where(e, m, col);
+                p[t] = ok[t] ? part + static_cast<size_t>(m) * N + col : part;
+                v[t] = 0.f;
+            }
+            for (int sp = 0; sp < splits; ++sp) {
+#pragma unroll
+                for (int t = 0; t < 4; ++t) {
+                    if (ok[t]) v[t] += __ldcg(p[t] + sp * sstride);
+                }
+            }
+#pragma unroll
+            for (int t = 0; t < 4; ++t) {
+                if (ok[t]) red[e0 + t * Cfg::THREADS] = v[t];
+            }
+        }
+    }
+    for (int e = threadIdx.x; e < E; e += Cfg::THREADS) {
+        int m, col;
+        if (where(e, m, col)) y[static_cast<size_t>(m) * ldc + col] = rs_from_float<typename Cfg::Out>(red[e] * __ldg(scales + col));
     }
 }
 
@@ -526,6 +711,10 @@ template <class Cfg>
 __device__ void rs_int8(const typename Cfg::In* __restrict__ x, int lda, const signed char* __restrict__ w, int ldw, const float* __restrict__ scales,
                         typename Cfg::Out* __restrict__ y, int ldc, int M, int N, int K, int chunk, float* __restrict__ part, unsigned* __restrict__ counters)
 {
+    if constexpr (Cfg::VEC == 4 && Cfg::MT >= 4) {
+        rs_int8_tc<Cfg>(x, lda, w, ldw, scales, y, ldc, M, N, K, chunk, part, counters);
+        return;
+    }
     constexpr int VEC = Cfg::VEC;
     constexpr int MT = Cfg::MT;
     constexpr int U = (MT >= 4 && VEC > 4) ? 4 : 8;  // rows in flight per warp (fewer with wide rows at larger MT: registers)
@@ -591,7 +780,7 @@ __device__ void rs_int8(const typename Cfg::In* __restrict__ x, int lda, const s
     // Warps 1.. add their sums into warp 0's, in warp order, through the x buffer.
     static_assert(32 * VEC * MT * 4 <= Cfg::XS_BYTES, "the warps' sums must fit the staged-x buffer");
     float* red = xs;
-    rs_add_warps<Cfg, VEC>(acc, red, warp, lane);
+    rs_add_warps<Cfg::WARPS, VEC, MT>(acc, red, warp, lane);
     if (splits > 1) {
         // Split fix-up over the whole CTA: warp 0 publishes the partials and takes a ticket;
         // in the last CTA of the column group warp w adds splits w, w + WARPS, ... and the
@@ -630,7 +819,7 @@ __device__ void rs_int8(const typename Cfg::In* __restrict__ x, int lda, const s
                 }
             }
         }
-        rs_add_warps<Cfg, VEC>(acc, red, warp, lane);
+        rs_add_warps<Cfg::WARPS, VEC, MT>(acc, red, warp, lane);
     }
     if (warp != 0) return;
     rs_finish_columns<Cfg, VEC, 1>(acc, lane, c, N, M, 0, 1, group, scales, y, ldc, part, counters);

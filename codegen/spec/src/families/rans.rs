@@ -116,6 +116,13 @@ impl RansSpec {
         }
     }
 
+    /// Whether an `int8` variant runs on tensor cores: vec 4 with a token bucket of 4 or more
+    /// (mma.sync m16n8k16 with the tokens as the A rows; a warp takes 128 columns, the CTA's
+    /// `32 · vec`). The others multiply on CUDA cores (fp32 FMA per token).
+    pub const fn int8_tensor_cores(&self) -> bool {
+        matches!(self.kind, RansKind::Int8) && self.vec == 4 && self.mt >= 4
+    }
+
     /// Output columns per CTA: `ans` `warps · tile_n` (a tile column per warp); `int8`
     /// `32 · vec` (the warps split the CTA's rows and add their sums in shared memory).
     pub const fn cta_columns(&self) -> u32 {

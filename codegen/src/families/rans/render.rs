@@ -68,6 +68,7 @@ fn summary(s: &RansSpec) -> String {
             s.tile_n,
             s.tile_n / 32
         ),
+        RansKind::Int8 if s.int8_tensor_cores() => "plain INT8 weights on tensor cores (mma.sync, 128 columns per CTA)".to_string(),
         RansKind::Int8 => format!("plain INT8 weights ({} bytes per lane per row)", s.vec),
     };
     format!(

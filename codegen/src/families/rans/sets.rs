@@ -31,7 +31,7 @@ pub static PRESETS: [Preset; 2] = [
 
 /// The default variants: for bf16 → bf16 and f16 → f16, the fused rANS GEMV for 32- and
 /// 64-lane containers of 256- and 128-column tiles at token buckets 1, 4, 16 (8 warps), and the
-/// INT8 GEMV at buckets 1 and 4 (16 bytes per lane) and 16 (4 bytes per lane; 4 warps); for
+/// INT8 GEMV at bucket 1 (16 bytes per lane, CUDA cores) and 4 and 16 (tensor cores; 4 warps); for
 /// bf16 → f32 the 32-lane × 256-column rANS GEMV at buckets 1, 4, 16 and the INT8 GEMV at 1.
 pub fn defaults() -> Vec<KernelSpec> {
     let mut out = Vec::new();
@@ -43,7 +43,7 @@ pub fn defaults() -> Vec<KernelSpec> {
                 }
             }
         }
-        for (mt, vec) in [(1, 16), (4, 16), (16, 4)] {
+        for (mt, vec) in [(1, 16), (4, 4), (16, 4)] {
             out.push(RansSpec { dtype, out: dtype, mt, vec, ..INT8 });
         }
     }

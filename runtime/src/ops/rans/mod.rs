@@ -469,7 +469,13 @@ impl Esmm {
         let resident = v.max_ctas_per_sm[gi] as usize * self.info.sm_count as usize;
         let target = resident.min(self.info.sm_count as usize * (INT8_WARPS_PER_SM / spec.warps as usize).max(1));
         let want_splits = (target / gx.max(1)).max(1);
-        let rows_fit = (spec.xs_bytes() as usize / (4 * spec.mt as usize)).max(8) / 8 * 8;
+        // Rows of x a split can stage: fp32 per token (CUDA cores), or bf16 / f16 per token with
+        // the tensor-core kernel's padding (its stride is the rows rounded up to 16 · warps, + 8).
+        let rows_fit = if spec.int8_tensor_cores() {
+            (spec.xs_bytes() as usize / (2 * spec.mt as usize)).saturating_sub(16 * spec.warps as usize + 8).max(16) / 16 * 16
+        } else {
+            (spec.xs_bytes() as usize / (4 * spec.mt as usize)).max(8) / 8 * 8
+        };
         let chunk = (w.k.div_ceil(want_splits).div_ceil(8) * 8).min(rows_fit).max(8);
         let splits = w.k.div_ceil(chunk);
         let mut vals = ArgValues {
