@@ -1200,10 +1200,20 @@ fn int8_from_case(esmm: &Esmm, variants: &[Variant], mat: &Mat, p: P3) -> Result
     let Held::Int8(a) = upload(esmm, &s, mat, None)? else { unreachable!() };
     let Held::Rans(rw) = upload(esmm, &s, mat, Some(p))? else { unreachable!() };
     let b = esmm.int8_weights_from(&s, &rw).map_err(|e| format!("int8_weights_from: {e}"))?;
+    // rans_decode_into over INT8 weights of other codes and scales (all 7 / all 0.5): it must
+    // overwrite both; into another shape it must refuse.
+    let other = QuantizedMatrix { k: mat.k, n: mat.n, codes: vec![7; mat.k * mat.n], scales: vec![0.5; mat.n] };
+    let mut c = esmm.int8_weights(&s, &other).map_err(|e| format!("int8_weights: {e}"))?;
+    esmm.rans_decode_into(&s, &rw, &mut c).map_err(|e| format!("rans_decode_into: {e}"))?;
+    let wrong = QuantizedMatrix { k: mat.k, n: mat.n + 1, codes: vec![0; mat.k * (mat.n + 1)], scales: vec![1.0; mat.n + 1] };
+    let mut d = esmm.int8_weights(&s, &wrong).map_err(|e| format!("int8_weights: {e}"))?;
+    if esmm.rans_decode_into(&s, &rw, &mut d).is_ok() {
+        return Err(format!("rans_decode_into accepted {}×{} INT8 weights for a {}×{} container", mat.k, mat.n + 1, mat.k, mat.n));
+    }
     let r = mat.reference(ElemType::Bf16)?;
     let x = padded::<bf16>(&r.x[..16 * mat.k]);
     let mut ys = Vec::new();
-    for w in [&a, &b] {
+    for w in [&a, &b, &c] {
         match gemv::<bf16, bf16>(esmm, &s, W::Int8(w), &x, 16, 16 * mat.n + GUARD, None)? {
             Called::Ran(_, y) => {
                 check_y::<bf16>(&y, 16, mat.n, mat.k, r)?;
@@ -1212,10 +1222,12 @@ fn int8_from_case(esmm: &Esmm, variants: &[Variant], mat: &Mat, p: P3) -> Result
             Called::Refused(msg, _) => return Err(format!("int8_gemv refused: {msg}")),
         }
     }
-    if let Some(i) = ys[0].iter().zip(&ys[1]).position(|(x, y)| x.bits() != y.bits()) {
-        return Err(format!("y[{}][{}] differs between int8_weights(q) and int8_weights_from(rans)", i / mat.n, i % mat.n));
+    for (j, what) in [(1, "int8_weights_from(rans)"), (2, "rans_decode_into")] {
+        if let Some(i) = ys[0].iter().zip(&ys[j]).position(|(x, y)| x.bits() != y.bits()) {
+            return Err(format!("y[{}][{}] differs between int8_weights(q) and {what}", i / mat.n, i % mat.n));
+        }
     }
-    Ok("bitwise equal".into())
+    Ok("bitwise equal (int8_weights_from, rans_decode_into; wrong shape refused)".into())
 }
 
 // ---------------------------------------------------------------------------------------------

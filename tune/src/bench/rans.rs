@@ -19,12 +19,11 @@
 //! - `int8`: [`Esmm::int8_gemv`] over plain INT8 weights (default dispatch);
 //! - `rans <tk>x<tn>x<lanes>`: [`Esmm::rans_gemv`] over the container with those parameters
 //!   (default dispatch; `variant` is the kernel it chose), fused decode → dequantize → GEMV;
-//! - `decode+int8 <tk>x<tn>x<lanes>`: the option for larger M: [`Esmm::rans_decode_async`]
-//!   into one INT8 scratch buffer, then [`Esmm::int8_gemv`], per call. The runtime has no way
-//!   to run the INT8 GEMV over a caller's code buffer, so the GEMV reads a rotated INT8 copy of
-//!   the same codes instead of the buffer just written: the time is that of the two calls with
-//!   both operands from HBM (a real step could find part of the decoded codes in L2). Its
-//!   `rel_err` is that of the INT8 GEMV over `int8_weights_from` (the decoded container).
+//! - `decode+int8 <tk>x<tn>x<lanes>`: decoding every step into INT8, then the INT8 GEMV:
+//!   [`Esmm::rans_decode_into`] into one of the rotated INT8 weight copies, then
+//!   [`Esmm::int8_gemv`] over that same buffer, per call (the GEMV may find the last decoded
+//!   codes in L2, as a real step would). Its `rel_err` is that of the INT8 GEMV over
+//!   `int8_weights_from` (the decoded container).
 //!
 //! and once per shape and container, with `m = 0` (no tokens; baseline = cuBLAS at M = 1,
 //! `ratio_vs_int8` against the INT8 GEMV at M = 1):
@@ -268,7 +267,7 @@ fn shape(esmm: &Esmm, stream: &Arc<CudaStream>, k: usize, n: usize, samples: usi
     let wbf: Vec<CudaSlice<bf16>> = (0..bf_copies).map(|_| stream.clone_htod(&wb)).collect::<std::result::Result<_, _>>().map_err(msg("uploading bf16 weights"))?;
     drop(wb);
     let i8_copies = rotation_copies(esmm, kn).max(2);
-    let wi8: Vec<Int8Weights> = (0..i8_copies).map(|_| esmm.int8_weights(stream, &q)).collect::<std::result::Result<_, _>>().map_err(|e| format!("uploading INT8 weights: {e}"))?;
+    let mut wi8: Vec<Int8Weights> = (0..i8_copies).map(|_| esmm.int8_weights(stream, &q)).collect::<std::result::Result<_, _>>().map_err(|e| format!("uploading INT8 weights: {e}"))?;
     let mut containers = Vec::new();
     for ((p, buf), gbits) in params.iter().zip(&encoded).zip(&gauss_bits) {
         let copies = rotation_copies(esmm, buf.len()).max(2);
@@ -374,8 +373,9 @@ fn shape(esmm: &Esmm, stream: &Arc<CudaStream>, k: usize, n: usize, samples: usi
             // Decode into INT8, then the INT8 GEMV (see the module docs for what it reads).
             let checked = esmm.int8_weights_from(stream, &ws[0]).map_err(|e| e.to_string()).and_then(|decoded| check(&decoded, &mut y)).map(|(v, err)| (format!("rans_decode + {v}"), err));
             let (variant, ms, err, error) = measure(stream, samples, &format!("{k}x{n} M={m} decode+int8 {tag}"), checked, |i| {
-                esmm.rans_decode_async(stream, &ws[i % rc], &mut scratch).map_err(|e| e.to_string())?;
-                esmm.int8_gemv::<bf16, bf16, _, _>(stream, &x, &wi8[i % i8_copies], &mut y, m, RansOptions::default()).map(|_| ()).map_err(|e| e.to_string())
+                let dst = &mut wi8[i % i8_copies];
+                esmm.rans_decode_into(stream, &ws[i % rc], dst).map_err(|e| e.to_string())?;
+                esmm.int8_gemv::<bf16, bf16, _, _>(stream, &x, &*dst, &mut y, m, RansOptions::default()).map(|_| ()).map_err(|e| e.to_string())
             });
             let moved = stored + kn + int8_stored + io;
             let e = Extra { bits_gaussian: c.bits_gaussian, decoded: kn as f64, rel_err: err, error, ..Extra::new(&tag, c.bits, stored, moved, entropy) };

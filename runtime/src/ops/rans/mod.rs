@@ -318,6 +318,19 @@ impl Esmm {
         self.rans_decode_launch(stream, w, 0, out, w.n)
     }
 
+    /// Decodes `w` into existing INT8 weights of the same shape (codes and scales), without
+    /// reading the status back: the decode-once path without an allocation (the streams were
+    /// verified when `w` was uploaded).
+    pub fn rans_decode_into(&self, stream: &Arc<CudaStream>, w: &RansWeights, dst: &mut Int8Weights) -> Result<()> {
+        self.check_stream(stream)?;
+        if (dst.k, dst.n) != (w.k, w.n) {
+            return Err(Error::InvalidArgument(format!("rans_decode_into: INT8 weights {}×{} for a {}×{} container", dst.k, dst.n, w.k, w.n)));
+        }
+        stream.memcpy_dtod(&w.scales, &mut dst.scales).during("copying the scales")?;
+        let out = dst.codes.device_ptr_mut(stream).0;
+        self.rans_decode_launch(stream, w, 0, out, dst.ld)
+    }
+
     /// Plain INT8 weights from quantized codes (validated), for [`Esmm::int8_gemv`].
     pub fn int8_weights(&self, stream: &Arc<CudaStream>, q: &QuantizedMatrix) -> Result<Int8Weights> {
         self.check_stream(stream)?;
