@@ -9,14 +9,14 @@
 
 use std::sync::Arc;
 
-use ::esmm::cudarc::driver::{sys::CUevent_flags, CudaSlice, CudaStream, LaunchConfig, PushKernelArg};
+use ::esmm::cudarc::driver::{CudaSlice, CudaStream, LaunchConfig, PushKernelArg};
 use ::esmm::{Baseline, BaselineKind, BaselineMath, Dims, Esmm, GemvLayout, GemvOptions, GemvWeights};
 use half::bf16;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::row::{fmt_num, Row, RowContext};
-use super::timing::{median, rotation_copies};
+use super::timing::{batched, max_rel_err, median, rotation_copies};
 use crate::{msg, Result};
 
 /// Weight shapes (K × N) of the decode experiment: Llama-2-7B's attention and MLP projections,
@@ -67,33 +67,6 @@ fn stream_read(esmm: &Esmm, stream: &Arc<CudaStream>) -> Result<(f64, ::esmm::cu
         unsafe { b.launch(cfg) }.map(|_| ()).map_err(msg("launching stream_read"))
     })?;
     Ok((bytes as f64 / (median(samples) * 1e-3), f))
-}
-
-/// Event-timed milliseconds per call: `samples` pairs of events, each around `BATCH`-many (or
-/// `batch`) back-to-back calls `f(i)` (the caller rotates weight copies by `i`), after one
-/// untimed batch.
-fn batched(stream: &Arc<CudaStream>, samples: usize, batch: usize, mut f: impl FnMut(usize) -> Result<()>) -> Result<Vec<f64>> {
-    let ctx = stream.context();
-    let mut i = 0;
-    for _ in 0..batch {
-        f(i)?;
-        i += 1;
-    }
-    stream.synchronize().map_err(msg("synchronizing"))?;
-    let mut out = Vec::with_capacity(samples);
-    for _ in 0..samples {
-        let start = ctx.new_event(Some(CUevent_flags::CU_EVENT_DEFAULT)).map_err(msg("creating an event"))?;
-        let end = ctx.new_event(Some(CUevent_flags::CU_EVENT_DEFAULT)).map_err(msg("creating an event"))?;
-        start.record(stream).map_err(msg("recording an event"))?;
-        for _ in 0..batch {
-            f(i)?;
-            i += 1;
-        }
-        end.record(stream).map_err(msg("recording an event"))?;
-        end.synchronize().map_err(msg("waiting for an event"))?;
-        out.push(f64::from(start.elapsed_ms(&end).map_err(msg("reading an event"))?) / batch as f64);
-    }
-    Ok(out)
 }
 
 /// Activations of `m` tokens over `k` inputs with element density `d`: `independent` masks draw
@@ -176,7 +149,7 @@ pub fn decode(esmm: &Esmm, stream: &Arc<CudaStream>, shapes: &[(usize, usize)], 
                         let opts = || GemvOptions { skip_zero_inputs: skip, ..Default::default() };
                         let variant = esmm.gemv::<bf16, bf16, _, _>(stream, &x, &ws[0], &mut y, m, opts()).map_err(|e| format!("{label}: {e}"))?;
                         let got = stream.clone_dtoh(&y).map_err(msg("reading y"))?;
-                        let err = rel_err(&got[..m * n], &reference[..m * n]);
+                        let err = max_rel_err(&got[..m * n], &reference[..m * n]);
                         let ms = median(batched(stream, samples, BATCH, |i| esmm.gemv::<bf16, bf16, _, _>(stream, &x, &ws[i % copies], &mut y, m, opts()).map(|_| ()).map_err(|e| e.to_string()))?);
                         push(label, variant, ms, err);
                     }
@@ -213,12 +186,6 @@ pub fn decode(esmm: &Esmm, stream: &Arc<CudaStream>, shapes: &[(usize, usize)], 
         rows.push(r);
     }
     Ok(rows)
-}
-
-/// max |got − ref| / max |ref| over finite references (1 when shapes differ or NaN appears).
-fn rel_err(got: &[bf16], reference: &[bf16]) -> f64 {
-    let scale = reference.iter().map(|v| f64::from(v.to_f32()).abs()).fold(0.0, f64::max).max(1e-30);
-    got.iter().zip(reference).map(|(g, r)| (f64::from(g.to_f32()) - f64::from(r.to_f32())).abs()).fold(0.0, |a, b| if b.is_nan() { f64::INFINITY } else { a.max(b) }) / scale
 }
 
 /// Prints the decode table: per shape, M, masks and density, the baseline and each kind's
@@ -332,7 +299,7 @@ pub fn mlp(esmm: &Esmm, stream: &Arc<CudaStream>, samples: usize, seed: u64) -> 
                 let run = esmm.sparse_mlp(stream, &x, &mlps[0], &mut y, m, select, true).map_err(|e| e.to_string())?;
                 let active = run.active.map_or(0, |a| a.len());
                 let got = stream.clone_dtoh(&y).map_err(msg("reading y"))?;
-                let err = if select == MlpSelect::All { rel_err(&got[..m * hd], &reference[..m * hd]) } else { f64::NAN };
+                let err = if select == MlpSelect::All { max_rel_err(&got[..m * hd], &reference[..m * hd]) } else { f64::NAN };
                 let ms = median(batched(stream, samples, BATCH, |i| esmm.sparse_mlp(stream, &x, &mlps[i % copies], &mut y, m, select, false).map(|_| ()).map_err(|e| e.to_string()))?);
                 let union = active as f64 / it as f64;
                 let bytes = union * (3 * hd * it * 2) as f64 + if select == MlpSelect::All { 0.0 } else { ((hd * r + r * it) * 2) as f64 };

@@ -49,14 +49,14 @@ use std::time::Instant;
 
 use ::esmm::codec::synth::{entropy_bits, synth_weights, Distribution, SynthConfig};
 use ::esmm::codec::{encode, quantize_f32, Params, QuantizedMatrix};
-use ::esmm::cudarc::driver::{sys::CUevent_flags, CudaSlice, CudaStream};
+use ::esmm::cudarc::driver::{CudaSlice, CudaStream};
 use ::esmm::{Baseline, BaselineKind, BaselineMath, Dims, Esmm, Int8Weights, RansOptions, RansWeights};
 use half::bf16;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::row::{fmt_num, Row, RowContext};
-use super::timing::{median, rotation_copies};
+use super::timing::{batched, max_rel_err, median, rotation_copies};
 use super::BenchArgs;
 use crate::{msg, Result};
 
@@ -108,39 +108,6 @@ pub fn shapes(args: &BenchArgs) -> Result<Vec<(usize, usize)>> {
         }
     }
     Ok(shapes)
-}
-
-/// Event-timed milliseconds per call: `samples` pairs of events, each around `batch`
-/// back-to-back calls `f(i)` (the caller rotates weight copies by `i`), after one untimed batch.
-/// (The decode experiment's loop, `gemv.rs`.)
-fn batched(stream: &Arc<CudaStream>, samples: usize, batch: usize, mut f: impl FnMut(usize) -> Result<()>) -> Result<Vec<f64>> {
-    let ctx = stream.context();
-    let mut i = 0;
-    for _ in 0..batch {
-        f(i)?;
-        i += 1;
-    }
-    stream.synchronize().map_err(msg("synchronizing"))?;
-    let mut out = Vec::with_capacity(samples);
-    for _ in 0..samples {
-        let start = ctx.new_event(Some(CUevent_flags::CU_EVENT_DEFAULT)).map_err(msg("creating an event"))?;
-        let end = ctx.new_event(Some(CUevent_flags::CU_EVENT_DEFAULT)).map_err(msg("creating an event"))?;
-        start.record(stream).map_err(msg("recording an event"))?;
-        for _ in 0..batch {
-            f(i)?;
-            i += 1;
-        }
-        end.record(stream).map_err(msg("recording an event"))?;
-        end.synchronize().map_err(msg("waiting for an event"))?;
-        out.push(f64::from(start.elapsed_ms(&end).map_err(msg("reading an event"))?) / batch as f64);
-    }
-    Ok(out)
-}
-
-/// max |got − ref| / max |ref| (∞ when a NaN appears).
-fn rel_err(got: &[bf16], reference: &[bf16]) -> f64 {
-    let scale = reference.iter().map(|v| f64::from(v.to_f32()).abs()).fold(0.0, f64::max).max(1e-30);
-    got.iter().zip(reference).map(|(g, r)| (f64::from(g.to_f32()) - f64::from(r.to_f32())).abs()).fold(0.0, |a, b| if b.is_nan() { f64::INFINITY } else { a.max(b) }) / scale
 }
 
 /// `tile_k x tile_n x lanes`.
@@ -316,7 +283,7 @@ fn shape(esmm: &Esmm, stream: &Arc<CudaStream>, k: usize, n: usize, samples: usi
         let check = |w: &Int8Weights, y: &mut CudaSlice<bf16>| -> Result<(String, f64)> {
             let v = esmm.int8_gemv::<bf16, bf16, _, _>(stream, &x, w, y, m, RansOptions::default()).map_err(|e| e.to_string())?;
             let got = stream.clone_dtoh(&*y).map_err(msg("reading y"))?;
-            Ok((v.to_string(), rel_err(&got[..m * n], &reference[..m * n])))
+            Ok((v.to_string(), max_rel_err(&got[..m * n], &reference[..m * n])))
         };
         let checked = check(&wi8[0], &mut y);
         let (variant, int8_ms, err, error) = measure(stream, samples, &format!("{k}x{n} M={m} int8_gemv"), checked, |i| {
@@ -362,7 +329,7 @@ fn shape(esmm: &Esmm, stream: &Arc<CudaStream>, k: usize, n: usize, samples: usi
             let checked = (|| {
                 let v = esmm.rans_gemv::<bf16, bf16, _, _>(stream, &x, &ws[0], &mut y, m, RansOptions::default()).map_err(|e| e.to_string())?;
                 let got = stream.clone_dtoh(&y).map_err(msg("reading y"))?;
-                Ok((v.to_string(), rel_err(&got[..m * n], &reference[..m * n])))
+                Ok((v.to_string(), max_rel_err(&got[..m * n], &reference[..m * n])))
             })();
             let (variant, ms, err, error) = measure(stream, samples, &format!("{k}x{n} M={m} rans_gemv {tag}"), checked, |i| {
                 esmm.rans_gemv::<bf16, bf16, _, _>(stream, &x, &ws[i % rc], &mut y, m, RansOptions::default()).map(|_| ()).map_err(|e| e.to_string())

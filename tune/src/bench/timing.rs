@@ -276,6 +276,39 @@ pub fn host_us_per_call_cpu(batches: u32, calls: u32, mut f: impl FnMut() -> Res
     Ok(median(samples))
 }
 
+/// Event-timed milliseconds per call: `samples` pairs of events, each around `batch`
+/// back-to-back calls `f(i)` (the caller rotates weight copies by `i`), after one untimed batch.
+/// (The decode and rans experiments.)
+pub fn batched(stream: &Arc<CudaStream>, samples: usize, batch: usize, mut f: impl FnMut(usize) -> Result<()>) -> Result<Vec<f64>> {
+    let ctx = stream.context();
+    let mut i = 0;
+    for _ in 0..batch {
+        f(i)?;
+        i += 1;
+    }
+    stream.synchronize().map_err(msg("synchronizing"))?;
+    let mut out = Vec::with_capacity(samples);
+    for _ in 0..samples {
+        let start = ctx.new_event(Some(CUevent_flags::CU_EVENT_DEFAULT)).map_err(msg("creating an event"))?;
+        let end = ctx.new_event(Some(CUevent_flags::CU_EVENT_DEFAULT)).map_err(msg("creating an event"))?;
+        start.record(stream).map_err(msg("recording an event"))?;
+        for _ in 0..batch {
+            f(i)?;
+            i += 1;
+        }
+        end.record(stream).map_err(msg("recording an event"))?;
+        end.synchronize().map_err(msg("waiting for an event"))?;
+        out.push(f64::from(start.elapsed_ms(&end).map_err(msg("reading an event"))?) / batch as f64);
+    }
+    Ok(out)
+}
+
+/// max |got − ref| / max |ref| of bf16 outputs (∞ when a NaN appears).
+pub fn max_rel_err(got: &[half::bf16], reference: &[half::bf16]) -> f64 {
+    let scale = reference.iter().map(|v| f64::from(v.to_f32()).abs()).fold(0.0, f64::max).max(1e-30);
+    got.iter().zip(reference).map(|(g, r)| (f64::from(g.to_f32()) - f64::from(r.to_f32())).abs()).fold(0.0, |a, b| if b.is_nan() { f64::INFINITY } else { a.max(b) }) / scale
+}
+
 /// The median of finite samples (NaN when there are none).
 pub fn median(v: Vec<f64>) -> f64 {
     Timing::from_samples(v).map_or(f64::NAN, |t| t.median_ms)
