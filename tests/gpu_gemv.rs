@@ -112,7 +112,7 @@ use esmm::{
     GemvSelect, GemvSparsity, RegistryEntry,
 };
 use esmm_spec::GemvSpec;
-use esmm_tests::{run_cases, Case};
+use esmm_tests::{round_to, run_cases, Case, HostElem};
 use half::{bf16, f16};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -162,57 +162,10 @@ fn text<E: std::fmt::Display>(e: E) -> String {
 // ---------------------------------------------------------------------------------------------
 // Element types
 
-/// The element types of family gemv on the host.
-trait Host: BaselineElem + Copy + Send + Sync + 'static {
-    /// A NaN no arithmetic produces (negative, quiet, odd payload): an element still holding it
-    /// after a call was never written.
-    const POISON: Self;
-    /// Round to nearest even.
-    fn from_f32(x: f32) -> Self;
-    /// Exact.
-    fn to_f32(self) -> f32;
-    /// The bit pattern.
-    fn bits(self) -> u32;
-}
-
-impl Host for f32 {
-    const POISON: f32 = f32::from_bits(0xFFE5_A5A5);
-    fn from_f32(x: f32) -> f32 {
-        x
-    }
-    fn to_f32(self) -> f32 {
-        self
-    }
-    fn bits(self) -> u32 {
-        self.to_bits()
-    }
-}
-
-impl Host for bf16 {
-    const POISON: bf16 = bf16::from_bits(0xFFE5);
-    fn from_f32(x: f32) -> bf16 {
-        bf16::from_f32(x)
-    }
-    fn to_f32(self) -> f32 {
-        bf16::to_f32(self)
-    }
-    fn bits(self) -> u32 {
-        u32::from(self.to_bits())
-    }
-}
-
-impl Host for f16 {
-    const POISON: f16 = f16::from_bits(0xFE5A);
-    fn from_f32(x: f32) -> f16 {
-        f16::from_f32(x)
-    }
-    fn to_f32(self) -> f32 {
-        f16::to_f32(self)
-    }
-    fn bits(self) -> u32 {
-        u32::from(self.to_bits())
-    }
-}
+/// The element types of family gemv on the host: `HostElem` (conversions, poison) with what
+/// the runtime's calls need.
+trait Host: HostElem + BaselineElem {}
+impl<T: HostElem + BaselineElem> Host for T {}
 
 /// An input type (bf16, f16).
 trait In: Host + GemvInput {}
@@ -223,14 +176,6 @@ trait Out: Host + GemvOutput {}
 impl Out for bf16 {}
 impl Out for f16 {}
 impl Out for f32 {}
-
-fn round_to(t: ElemType, x: f32) -> f32 {
-    match t {
-        ElemType::Bf16 => bf16::from_f32(x).to_f32(),
-        ElemType::F16 => f16::from_f32(x).to_f32(),
-        ElemType::F32 => x,
-    }
-}
 
 fn type_index(t: ElemType) -> usize {
     match t {

@@ -122,7 +122,7 @@ use esmm_spec::{Arch, TcPath, TcPatterns, TcSparsity, TcSpec};
 use half::{bf16, f16};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use esmm_tests::{run_cases, Case};
+use esmm_tests::{round_to, run_cases, Case, HostElem};
 
 /// Poisoned elements after (and, on offset views, before) every operand.
 const GUARD: usize = 37;
@@ -178,66 +178,10 @@ fn text<E: std::fmt::Display>(e: E) -> String {
 // ---------------------------------------------------------------------------------------------
 // Element types
 
-/// The element types of family tc on the host.
-trait Host: TcInput + TcOutput + Send + Sync + 'static {
-    /// A NaN no arithmetic produces (negative, quiet, odd payload): an element still holding it
-    /// after a call was never written.
-    const POISON: Self;
-    /// Round to nearest even (exact for values of the type).
-    fn from_f32(x: f32) -> Self;
-    /// Exact.
-    fn to_f32(self) -> f32;
-    /// The bit pattern (for the poison test).
-    fn bits(self) -> u32;
-}
-
-impl Host for f32 {
-    const POISON: f32 = f32::from_bits(0xFFE5_A5A5);
-    fn from_f32(x: f32) -> f32 {
-        x
-    }
-    fn to_f32(self) -> f32 {
-        self
-    }
-    fn bits(self) -> u32 {
-        self.to_bits()
-    }
-}
-
-impl Host for bf16 {
-    const POISON: bf16 = bf16::from_bits(0xFFE5);
-    fn from_f32(x: f32) -> bf16 {
-        bf16::from_f32(x)
-    }
-    fn to_f32(self) -> f32 {
-        bf16::to_f32(self)
-    }
-    fn bits(self) -> u32 {
-        u32::from(self.to_bits())
-    }
-}
-
-impl Host for f16 {
-    const POISON: f16 = f16::from_bits(0xFE5A);
-    fn from_f32(x: f32) -> f16 {
-        f16::from_f32(x)
-    }
-    fn to_f32(self) -> f32 {
-        f16::to_f32(self)
-    }
-    fn bits(self) -> u32 {
-        u32::from(self.to_bits())
-    }
-}
-
-/// `x` rounded to the input type `t` and back (exact); f32 (TF32 math) stays unrounded.
-fn round_to(t: ElemType, x: f32) -> f32 {
-    match t {
-        ElemType::Bf16 => bf16::from_f32(x).to_f32(),
-        ElemType::F16 => f16::from_f32(x).to_f32(),
-        ElemType::F32 => x,
-    }
-}
+/// The element types of family tc on the host: `HostElem` (conversions, poison) with what
+/// the runtime's calls need.
+trait Host: HostElem + TcInput + TcOutput + Send + Sync + 'static {}
+impl<T: HostElem + TcInput + TcOutput + Send + Sync + 'static> Host for T {}
 
 fn type_index(t: ElemType) -> usize {
     match t {

@@ -1,12 +1,15 @@
 //! Cross-crate integration tests for esmm: the GPU suites `gpu_suite.rs` (family esmm) and
 //! `gpu_tc.rs` (family tc), and the cuBLAS/cuBLASLt baseline tests `gpu_baselines.rs`. This
-//! library holds what the suites share: a named case and the runner that executes cases one by
-//! one under a watchdog.
+//! library holds what the suites share: a named case, the runner that executes cases one by
+//! one under a watchdog, and the host side of the element types (`host`).
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use esmm::Esmm;
+
+pub mod host;
+pub use host::{round_to, HostElem};
 
 /// What a case runs: `Ok(detail)` or `Err(why)`.
 pub type CaseFn<'a> = Box<dyn Fn(&Esmm) -> Result<String, String> + Sync + 'a>;
