@@ -5828,7 +5828,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x339e14e811f8ec94,
+        source_hash: 0x13ef08f7ec7a2a32,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -5905,7 +5905,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xa6e363d1aafcee7c,
+        source_hash: 0x97a26ba4a2f7b842,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -5982,7 +5982,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x290efdfc99c5289f,
+        source_hash: 0x34e47c6913275c9d,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -6059,7 +6059,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xc9b8f0f6baf7e19c,
+        source_hash: 0x0657b7aac7dddbae,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -6136,7 +6136,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xe6551dceeff319fc,
+        source_hash: 0xc203917797b9571e,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -6213,7 +6213,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xa1a515d5a24015eb,
+        source_hash: 0x0128620e802afacd,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -6290,7 +6290,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x5c215b985904c69d,
+        source_hash: 0xccb067ed088ceaff,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -6367,7 +6367,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x9dc3ea3755642585,
+        source_hash: 0x45a1989ec6eecf83,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -6444,7 +6444,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x7ab0d292a4d3dd86,
+        source_hash: 0x5538403c3e92dab4,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -6521,7 +6521,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x7bcb5265990d1c71,
+        source_hash: 0xb5c1ba44a0b86eef,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -6598,7 +6598,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xffe637085cf82ab1,
+        source_hash: 0x1c4978c56577fdbb,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -6675,7 +6675,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xdbf707e5609e7fa6,
+        source_hash: 0x1333efbc67a9db58,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -6752,7 +6752,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xf444c3cf172796b4,
+        source_hash: 0xdc6e4189ef9252c6,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -6829,7 +6829,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x75ec20134d4b78cc,
+        source_hash: 0xffc8830b6b74cc36,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -6906,7 +6906,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x9a68455f15dd4d9f,
+        source_hash: 0x1acbc90a6ff39119,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -6983,7 +6983,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xdedd2aea58849645,
+        source_hash: 0x1184662fb54b4ecb,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -7036,7 +7036,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xf62ae24ca4f29cfe,
+        source_hash: 0xde42d7bdd00a90e8,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -7089,7 +7089,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xb21960e05d3a8ae5,
+        source_hash: 0xc03b5c16e24c8d33,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -7142,7 +7142,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x99302fc17e2a1739,
+        source_hash: 0x39c371b80f5dc6bf,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -7195,7 +7195,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xf5a0eccce7f1171c,
+        source_hash: 0x43ebdce969c47c32,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -7272,7 +7272,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x73f442808ca4fa6c,
+        source_hash: 0x3a97f971dc80775a,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -7349,7 +7349,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xc37ed53c1d9d3da1,
+        source_hash: 0xc74d7f72f14d959b,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -7426,7 +7426,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xba6f387bdd8749e8,
+        source_hash: 0xe80da8ef87026112,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -7503,7 +7503,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xcaed095dfbea20d0,
+        source_hash: 0x0486b25da1f23b8a,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -7580,7 +7580,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x77fce5e7c863b071,
+        source_hash: 0x74fbbb968b3f71b7,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -7657,7 +7657,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xcedb51c45523e1b3,
+        source_hash: 0xb327b33582481bc9,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -7734,7 +7734,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x2cc33733f92a13d3,
+        source_hash: 0xaf5dacd5e639d57d,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -7811,7 +7811,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x3cf1a77edd7de492,
+        source_hash: 0xde44a923b1032448,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -7888,7 +7888,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xfe5239ac6cf24793,
+        source_hash: 0xa5fb344ec35f528d,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -7965,7 +7965,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xacf69d587a8bd223,
+        source_hash: 0x088f5b80af485a31,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -8042,7 +8042,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xace09529767964e6,
+        source_hash: 0x432bee3cb99935c0,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Decode,
@@ -8119,7 +8119,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x4acef2c57944a807,
+        source_hash: 0x82c334aeb41f7b35,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -8172,7 +8172,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x2dddad405b4333ae,
+        source_hash: 0xb97155a4bb77246c,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -8225,7 +8225,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x870965ec971d347f,
+        source_hash: 0x9ee9277d8e1c2b55,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,

@@ -275,7 +275,8 @@ __device__ void rs_decode(const unsigned* __restrict__ table, const unsigned cha
     if (lane == 0 && bad && status) atomicAdd(status, bad);
 }
 
-// ---- split fix-up shared by the two GEMVs ---------------------------------------------------
+// ---- split fix-up of the fused GEMV (one warp per column group; the INT8 GEMVs finish per CTA,
+// rs_cta_finish) ----------------------------------------------------------------------------
 // Thread `lane` of a warp owns columns col(a) = first + STRIDE * a (a < NA) of one column group
 // and the rows of one split. splits == 1: y = acc * scale. Otherwise the partials go to
 // part[(split * M + m) * N + col]; the last warp of the group (ticket in counters[group], reset
@@ -521,6 +522,59 @@ __device__ __forceinline__ void rs_add_warps(float (&acc)[A][B], float* red, int
     }
 }
 
+// The end of both INT8 GEMVs: `red` holds the CTA's E sums (warp 0 parked them; the caller
+// synchronised), `where(e, m, col)` maps element e to its token and column and says whether
+// it is inside y. With splits > 1 the sums go to the partials; the last CTA of the column group
+// (ticket in counters[group], reset by it) adds the splits in order (deterministic), four
+// elements at a time so their loads are in flight together. Then y = sum * scale.
+template <class Cfg, int E, class Where>
+__device__ __forceinline__ void rs_cta_finish(float* red, Where where, int split, int splits, int M, int N, int group, const float* __restrict__ scales,
+                                              typename Cfg::Out* __restrict__ y, int ldc, float* __restrict__ part, unsigned* __restrict__ counters)
+{
+    if (splits > 1) {
+        __shared__ unsigned ticket_s;
+        for (int e = threadIdx.x; e < E; e += Cfg::THREADS) {
+            int m, col;
+            if (where(e, m, col)) __stcg(part + (static_cast<size_t>(split) * M + m) * N + col, red[e]);
+        }
+        __threadfence();
+        __syncthreads();
+        if (threadIdx.x == 0) ticket_s = atomicAdd(counters + group, 1u);
+        __syncthreads();
+        if (ticket_s != static_cast<unsigned>(splits - 1)) return;
+        if (threadIdx.x == 0) counters[group] = 0u;  // ready for the next call on this stream
+        __threadfence();
+        const size_t sstride = static_cast<size_t>(M) * N;
+        for (int e0 = threadIdx.x; e0 < E; e0 += 4 * Cfg::THREADS) {
+            const float* p[4];
+            bool ok[4];
+            float v[4];
+#pragma unroll
+            for (int t = 0; t < 4; ++t) {
+                int m, col;
+                const int e = e0 + t * Cfg::THREADS;
+                ok[t] = e < E && where(e, m, col);
+                p[t] = ok[t] ? part + static_cast<size_t>(m) * N + col : part;
+                v[t] = 0.f;
+            }
+            for (int sp = 0; sp < splits; ++sp) {
+#pragma unroll
+                for (int t = 0; t < 4; ++t) {
+                    if (ok[t]) v[t] += __ldcg(p[t] + sp * sstride);
+                }
+            }
+#pragma unroll
+            for (int t = 0; t < 4; ++t) {
+                if (ok[t]) red[e0 + t * Cfg::THREADS] = v[t];
+            }
+        }
+    }
+    for (int e = threadIdx.x; e < E; e += Cfg::THREADS) {
+        int m, col;
+        if (where(e, m, col)) y[static_cast<size_t>(m) * ldc + col] = rs_from_float<typename Cfg::Out>(red[e] * __ldg(scales + col));
+    }
+}
+
 // ---- KIND 2 on tensor cores (vec 4, token bucket >= 4) ----------------------------------------
 // mma.sync m16n8k16 with fp32 accumulation: A = x (the tokens are its rows; rows >= M are zero),
 // B = the INT8 codes converted exactly to bf16 / f16 (|code| <= 128). Thread (g, q) of a warp
@@ -642,9 +696,8 @@ __device__ void rs_int8_tc(const typename Cfg::In* __restrict__ x, int lda, cons
         }
     }
     // Warps 1.. add their sums into warp 0's (x is consumed); warp 0 parks them in shared memory
-    // and the whole CTA writes them: element e = (4 j + hv) * 32 + lane of thread (g, q) is
-    // y[g + 8 (hv / 2)][c0 + 16 (2 q + hv % 2) + j]. With splits > 1 they go to the partials and
-    // the last CTA of the column group adds the splits in order (deterministic).
+    // and the whole CTA finishes: element e = (4 j + hv) * 32 + lane of thread (g, q) is
+    // y[g + 8 (hv / 2)][c0 + 16 (2 q + hv % 2) + j].
     float* red = reinterpret_cast<float*>(rs_smem);
     rs_add_warps<Cfg::WARPS, NT, 4>(d, red, warp, lane);
     __syncthreads();
@@ -662,49 +715,7 @@ __device__ void rs_int8_tc(const typename Cfg::In* __restrict__ x, int lda, cons
         col = c0 + 16 * (2 * (l & 3) + (hv & 1)) + j;
         return m < M && col < N;
     };
-    if (splits > 1) {
-        __shared__ unsigned ticket_s;
-        for (int e = threadIdx.x; e < E; e += Cfg::THREADS) {
-            int m, col;
-            if (where(e, m, col)) __stcg(part + (static_cast<size_t>(split) * M + m) * N + col, red[e]);
-        }
-        __threadfence();
-        __syncthreads();
-        if (threadIdx.x == 0) ticket_s = atomicAdd(counters + blockIdx.x, 1u);
-        __syncthreads();
-        if (ticket_s != static_cast<unsigned>(splits - 1)) return;
-        if (threadIdx.x == 0) counters[blockIdx.x] = 0u;  // ready for the next call on this stream
-        __threadfence();
-        // Four elements at a time: their loads of a split are independent.
-        const size_t sstride = static_cast<size_t>(M) * N;
-        for (int e0 = threadIdx.x; e0 < E; e0 += 4 * Cfg::THREADS) {
-            const float* p[4];
-            bool ok[4];
-            float v[4];
-#pragma unroll
-            for (int t = 0; t < 4; ++t) {
-                int m, col;
-                const int e = e0 + t * Cfg::THREADS;
-                ok[t] = e < E && where(e, m, col);
-                p[t] = ok[t] ? part + static_cast<size_t>(m) * N + col : part;
-                v[t] = 0.f;
-            }
-            for (int sp = 0; sp < splits; ++sp) {
-#pragma unroll
-                for (int t = 0; t < 4; ++t) {
-                    if (ok[t]) v[t] += __ldcg(p[t] + sp * sstride);
-                }
-            }
-#pragma unroll
-            for (int t = 0; t < 4; ++t) {
-                if (ok[t]) red[e0 + t * Cfg::THREADS] = v[t];
-            }
-        }
-    }
-    for (int e = threadIdx.x; e < E; e += Cfg::THREADS) {
-        int m, col;
-        if (where(e, m, col)) y[static_cast<size_t>(m) * ldc + col] = rs_from_float<typename Cfg::Out>(red[e] * __ldg(scales + col));
-    }
+    rs_cta_finish<Cfg, E>(red, where, split, splits, M, N, blockIdx.x, scales, y, ldc, part, counters);
 }
 
 template <class Cfg>
@@ -777,52 +788,27 @@ __device__ void rs_int8(const typename Cfg::In* __restrict__ x, int lda, const s
                 for (int m = 0; m < MT; ++m) acc[a][m] = fmaf(xv[m], f[a], acc[a][m]);
         }
     }
-    // Warps 1.. add their sums into warp 0's, in warp order, through the x buffer.
+    // Warps 1.. add their sums into warp 0's, in warp order, through the x buffer; warp 0 parks
+    // them there as element (a * MT + m) * 32 + lane = y[m][c + a], and the CTA finishes.
     static_assert(32 * VEC * MT * 4 <= Cfg::XS_BYTES, "the warps' sums must fit the staged-x buffer");
     float* red = xs;
     rs_add_warps<Cfg::WARPS, VEC, MT>(acc, red, warp, lane);
-    if (splits > 1) {
-        // Split fix-up over the whole CTA: warp 0 publishes the partials and takes a ticket;
-        // in the last CTA of the column group warp w adds splits w, w + WARPS, ... and the
-        // warps' sums are added in warp order (deterministic).
-        __shared__ unsigned ticket_s;
-        if (warp == 0) {
-#pragma unroll
-            for (int a = 0; a < VEC; ++a) {
-#pragma unroll
-                for (int m = 0; m < MT; ++m) {
-                    if (c + a < N && m < M) __stcg(part + (static_cast<size_t>(split) * M + m) * N + c + a, acc[a][m]);
-                }
-            }
-            __threadfence();
-            __syncwarp();
-            if (lane == 0) ticket_s = atomicAdd(counters + group, 1u);
-        }
-        __syncthreads();
-        if (ticket_s != static_cast<unsigned>(splits - 1)) return;
-        if (threadIdx.x == 0) counters[group] = 0u;  // ready for the next call on this stream
-        __threadfence();
+    __syncthreads();
+    if (warp == 0) {
 #pragma unroll
         for (int a = 0; a < VEC; ++a)
 #pragma unroll
-            for (int m = 0; m < MT; ++m) acc[a][m] = 0.f;
-#pragma unroll
-        for (int m = 0; m < MT; ++m) {
-            if (m < M) {
-#pragma unroll(VEC * MT <= 16 ? 2 : 1)
-                for (int sp = warp; sp < splits; sp += Cfg::WARPS) {
-                    const float* p = part + (static_cast<size_t>(sp) * M + m) * N + c;
-#pragma unroll
-                    for (int a = 0; a < VEC; ++a) {
-                        if (c + a < N) acc[a][m] += __ldcg(p + a);
-                    }
-                }
-            }
-        }
-        rs_add_warps<Cfg::WARPS, VEC, MT>(acc, red, warp, lane);
+            for (int m = 0; m < MT; ++m) red[(a * MT + m) * 32 + lane] = acc[a][m];
     }
-    if (warp != 0) return;
-    rs_finish_columns<Cfg, VEC, 1>(acc, lane, c, N, M, 0, 1, group, scales, y, ldc, part, counters);
+    __syncthreads();
+    const int cg = group * 32 * VEC;
+    auto where = [&](int e, int& m, int& col) {
+        const int l = e & 31, am = e >> 5;
+        m = am % MT;
+        col = cg + l * VEC + am / MT;
+        return m < M && col < N;
+    };
+    rs_cta_finish<Cfg, 32 * VEC * MT>(red, where, split, splits, M, N, group, scales, y, ldc, part, counters);
 }
 }  // namespace rans_bf16_ans_obf16_l32_n256_m1_w8_none
 
