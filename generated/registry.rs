@@ -3607,7 +3607,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x358bb45e6e1896d4,
+        source_hash: 0x7fa8b1737ca90ba7,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -3646,6 +3646,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
                     ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::Chunk),
                     ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Partials),
                     ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Counters),
+                    ::esmm_spec::Arg::Pattern(::esmm_spec::abi::Operand::A),
                 ],
             },
         ],
@@ -3666,7 +3667,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x3c81d63176d9f6fb,
+        source_hash: 0x1f30855a7e9ef3b2,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -3705,6 +3706,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
                     ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::Chunk),
                     ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Partials),
                     ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Counters),
+                    ::esmm_spec::Arg::Pattern(::esmm_spec::abi::Operand::A),
                 ],
             },
         ],
@@ -3725,7 +3727,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x033edf28566083d2,
+        source_hash: 0xa377f4503a01c885,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -3764,6 +3766,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
                     ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::Chunk),
                     ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Partials),
                     ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Counters),
+                    ::esmm_spec::Arg::Pattern(::esmm_spec::abi::Operand::A),
                 ],
             },
         ],
@@ -3784,7 +3787,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x6ff7a50a7db285bc,
+        source_hash: 0x11d4c232c59ebacb,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -3823,6 +3826,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
                     ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::Chunk),
                     ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Partials),
                     ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Counters),
+                    ::esmm_spec::Arg::Pattern(::esmm_spec::abi::Operand::A),
                 ],
             },
         ],
@@ -3843,7 +3847,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xd4cc3db4b86b548d,
+        source_hash: 0x93dd1a62b1a4f0b4,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -3882,6 +3886,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
                     ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::Chunk),
                     ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Partials),
                     ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Counters),
+                    ::esmm_spec::Arg::Pattern(::esmm_spec::abi::Operand::A),
                 ],
             },
         ],
@@ -3902,7 +3907,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xf8580c354961efe0,
+        source_hash: 0x7ab0a2a50bf1129b,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -3941,6 +3946,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
                     ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::Chunk),
                     ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Partials),
                     ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Counters),
+                    ::esmm_spec::Arg::Pattern(::esmm_spec::abi::Operand::A),
                 ],
             },
         ],
@@ -3961,7 +3967,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xc0b91ca552304ced,
+        source_hash: 0x240d2b02495dd278,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -4000,6 +4006,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
                     ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::Chunk),
                     ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Partials),
                     ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Counters),
+                    ::esmm_spec::Arg::Pattern(::esmm_spec::abi::Operand::A),
                 ],
             },
         ],
@@ -4020,7 +4027,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x2b1b75644b0c4b71,
+        source_hash: 0xcb18736b7d0f685c,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -4059,6 +4066,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
                     ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::Chunk),
                     ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Partials),
                     ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Counters),
+                    ::esmm_spec::Arg::Pattern(::esmm_spec::abi::Operand::A),
                 ],
             },
         ],
@@ -4079,7 +4087,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xdfd6d8fe62a85b8c,
+        source_hash: 0x67cfd7e5668e43ef,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -4118,6 +4126,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
                     ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::Chunk),
                     ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Partials),
                     ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Counters),
+                    ::esmm_spec::Arg::Pattern(::esmm_spec::abi::Operand::A),
                 ],
             },
         ],
@@ -4138,7 +4147,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xc14038e22ac6f1a1,
+        source_hash: 0xd60510439fdf9e72,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -4177,6 +4186,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
                     ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::Chunk),
                     ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Partials),
                     ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Counters),
+                    ::esmm_spec::Arg::Pattern(::esmm_spec::abi::Operand::A),
                 ],
             },
         ],
@@ -4197,7 +4207,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x856af0bf76cd8e6d,
+        source_hash: 0xb6e51b0875a439d2,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -4236,6 +4246,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
                     ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::Chunk),
                     ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Partials),
                     ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Counters),
+                    ::esmm_spec::Arg::Pattern(::esmm_spec::abi::Operand::A),
                 ],
             },
         ],
@@ -4256,7 +4267,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xcb8530af42581c28,
+        source_hash: 0xa3bde2162c346f69,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -4295,6 +4306,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
                     ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::Chunk),
                     ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Partials),
                     ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Counters),
+                    ::esmm_spec::Arg::Pattern(::esmm_spec::abi::Operand::A),
                 ],
             },
         ],
@@ -4315,7 +4327,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xb678957779b87319,
+        source_hash: 0x3f5fd9c6263fa732,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -4354,6 +4366,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
                     ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::Chunk),
                     ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Partials),
                     ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Counters),
+                    ::esmm_spec::Arg::Pattern(::esmm_spec::abi::Operand::A),
                 ],
             },
         ],
@@ -4374,7 +4387,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xf11016711dfe4053,
+        source_hash: 0xb710e317cc5fb908,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -4413,6 +4426,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
                     ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::Chunk),
                     ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Partials),
                     ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Counters),
+                    ::esmm_spec::Arg::Pattern(::esmm_spec::abi::Operand::A),
                 ],
             },
         ],
@@ -4433,7 +4447,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x84ca6410bc28ec3b,
+        source_hash: 0x9ca9c09a249b606e,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Select,
@@ -4499,6 +4513,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
                     ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::Chunk),
                     ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Partials),
                     ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Counters),
+                    ::esmm_spec::Arg::Pattern(::esmm_spec::abi::Operand::A),
                 ],
             },
         ],
@@ -4519,7 +4534,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x737dc8947bd9630b,
+        source_hash: 0xab3ca0c66d4da552,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Select,
@@ -4585,6 +4600,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
                     ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::Chunk),
                     ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Partials),
                     ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Counters),
+                    ::esmm_spec::Arg::Pattern(::esmm_spec::abi::Operand::A),
                 ],
             },
         ],
@@ -4605,7 +4621,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xba516a4375fe8742,
+        source_hash: 0x17c1772cef2a48fd,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Select,
@@ -4671,6 +4687,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
                     ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::Chunk),
                     ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Partials),
                     ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Counters),
+                    ::esmm_spec::Arg::Pattern(::esmm_spec::abi::Operand::A),
                 ],
             },
         ],
@@ -4691,7 +4708,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x9a27b7a65a23e8cd,
+        source_hash: 0xbeea68b2dab77578,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Select,
@@ -4757,6 +4774,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
                     ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::Chunk),
                     ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Partials),
                     ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Counters),
+                    ::esmm_spec::Arg::Pattern(::esmm_spec::abi::Operand::A),
                 ],
             },
         ],
@@ -4777,7 +4795,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x64e45054f70e7469,
+        source_hash: 0x40c71b213cf5bb74,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -4816,6 +4834,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
                     ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::Chunk),
                     ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Partials),
                     ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Counters),
+                    ::esmm_spec::Arg::Pattern(::esmm_spec::abi::Operand::A),
                 ],
             },
         ],
@@ -4836,7 +4855,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x0e1d3b17617e5ec4,
+        source_hash: 0x6efb89f841d36e6f,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -4875,6 +4894,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
                     ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::Chunk),
                     ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Partials),
                     ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Counters),
+                    ::esmm_spec::Arg::Pattern(::esmm_spec::abi::Operand::A),
                 ],
             },
         ],
@@ -4895,7 +4915,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xabad22d2b2e1f711,
+        source_hash: 0x6b884127964b79dc,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -4934,6 +4954,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
                     ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::Chunk),
                     ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Partials),
                     ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Counters),
+                    ::esmm_spec::Arg::Pattern(::esmm_spec::abi::Operand::A),
                 ],
             },
         ],
@@ -4954,7 +4975,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x94237216e29527cc,
+        source_hash: 0xae0f3b0f4c1b4c2f,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -4993,6 +5014,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
                     ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::Chunk),
                     ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Partials),
                     ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Counters),
+                    ::esmm_spec::Arg::Pattern(::esmm_spec::abi::Operand::A),
                 ],
             },
         ],
@@ -5013,7 +5035,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xe270ce0946e0cce7,
+        source_hash: 0xbb183ef70cef039a,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -5052,6 +5074,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
                     ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::Chunk),
                     ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Partials),
                     ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Counters),
+                    ::esmm_spec::Arg::Pattern(::esmm_spec::abi::Operand::A),
                 ],
             },
         ],
@@ -5072,7 +5095,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xa373ef0d5e55c6ae,
+        source_hash: 0x92f803ae383f107d,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -5111,6 +5134,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
                     ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::Chunk),
                     ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Partials),
                     ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Counters),
+                    ::esmm_spec::Arg::Pattern(::esmm_spec::abi::Operand::A),
                 ],
             },
         ],
@@ -5131,7 +5155,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x281f14469422352f,
+        source_hash: 0xa5ef857b07829c3a,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -5170,6 +5194,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
                     ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::Chunk),
                     ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Partials),
                     ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Counters),
+                    ::esmm_spec::Arg::Pattern(::esmm_spec::abi::Operand::A),
                 ],
             },
         ],
@@ -5190,7 +5215,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x072575ce088fea18,
+        source_hash: 0x20f96ca17f2b07d1,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -5229,6 +5254,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
                     ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::Chunk),
                     ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Partials),
                     ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Counters),
+                    ::esmm_spec::Arg::Pattern(::esmm_spec::abi::Operand::A),
                 ],
             },
         ],
@@ -5249,7 +5275,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xa258a2fde47f800c,
+        source_hash: 0xa2db025a13b54541,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -5288,6 +5314,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
                     ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::Chunk),
                     ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Partials),
                     ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Counters),
+                    ::esmm_spec::Arg::Pattern(::esmm_spec::abi::Operand::A),
                 ],
             },
         ],
@@ -5308,7 +5335,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x0ae439892b50901f,
+        source_hash: 0x581296d13b78ef84,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -5347,6 +5374,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
                     ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::Chunk),
                     ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Partials),
                     ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Counters),
+                    ::esmm_spec::Arg::Pattern(::esmm_spec::abi::Operand::A),
                 ],
             },
         ],
@@ -5367,7 +5395,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x7d9a8a76f9033d6e,
+        source_hash: 0xaed03b7493cc747f,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -5406,6 +5434,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
                     ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::Chunk),
                     ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Partials),
                     ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Counters),
+                    ::esmm_spec::Arg::Pattern(::esmm_spec::abi::Operand::A),
                 ],
             },
         ],
@@ -5426,7 +5455,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x271d9f8a2545c33a,
+        source_hash: 0x47608d6c74b9c44f,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Gemm,
@@ -5465,6 +5494,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
                     ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::Chunk),
                     ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Partials),
                     ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Counters),
+                    ::esmm_spec::Arg::Pattern(::esmm_spec::abi::Operand::A),
                 ],
             },
         ],
@@ -5485,7 +5515,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x07d509798e34bbe4,
+        source_hash: 0x7a966327656139cf,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Select,
@@ -5551,6 +5581,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
                     ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::Chunk),
                     ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Partials),
                     ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Counters),
+                    ::esmm_spec::Arg::Pattern(::esmm_spec::abi::Operand::A),
                 ],
             },
         ],
@@ -5571,7 +5602,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0x9e2a82abec9d37b8,
+        source_hash: 0x16b12b1f4ce35d37,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Select,
@@ -5637,6 +5668,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
                     ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::Chunk),
                     ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Partials),
                     ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Counters),
+                    ::esmm_spec::Arg::Pattern(::esmm_spec::abi::Operand::A),
                 ],
             },
         ],
@@ -5657,7 +5689,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xd1e689e6cf3724a3,
+        source_hash: 0x2106a382a239a142,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Select,
@@ -5723,6 +5755,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
                     ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::Chunk),
                     ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Partials),
                     ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Counters),
+                    ::esmm_spec::Arg::Pattern(::esmm_spec::abi::Operand::A),
                 ],
             },
         ],
@@ -5743,7 +5776,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
             archs: ::esmm_spec::ArchSet(31),
         }),
         is_default: true,
-        source_hash: 0xd663fc8af6d1aaa0,
+        source_hash: 0xf5c942c4dbb2c9d3,
         launches: &[
             ::esmm_spec::Launch {
                 stage: ::esmm_spec::Stage::Select,
@@ -5809,6 +5842,7 @@ pub static REGISTRY: &[::esmm_spec::RegistryEntry] = &[
                     ::esmm_spec::Arg::Scalar(::esmm_spec::abi::Scalar::Chunk),
                     ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Partials),
                     ::esmm_spec::Arg::Workspace(::esmm_spec::abi::Workspace::Counters),
+                    ::esmm_spec::Arg::Pattern(::esmm_spec::abi::Operand::A),
                 ],
             },
         ],

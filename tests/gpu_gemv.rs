@@ -877,7 +877,10 @@ fn emulate<T: In, O: Out>(emu: Emu, variants: &[Variant], c: &Call<T>) -> Outcom
         },
         None => {
             let mut ok: Vec<&Variant> = variants.iter().filter(|v| spec_mismatch(v.e, &req).is_none()).collect();
-            ok.sort_by_key(|v| (!v.e.is_default, v.e.name));
+            // The runtime's order: the requested sparsity before a dense kernel serving an
+            // input-sparse call, then the defaults.
+            let want = req.gemv.map(|g| g.sparsity);
+            ok.sort_by_key(|v| (Some(v.s.sparsity) != want, !v.e.is_default, v.e.name));
             match ok.first() {
                 Some(v) => v.e,
                 None => return refuse("no variant serves the call (NoVariant)".into(), y, flag),
@@ -1268,6 +1271,10 @@ fn inf_rule<T: In, O: Out>(b: &Backend, v: Variant, d: &Data) -> Result<String, 
     let (dflt, detail) = data_call::<T, O>(b, d, false, GemvLayout::Kn, None, s.activation, Sel::All, true)?;
     match dflt {
         Outcome::Ran { name, .. } => {
+            // cuBLAS computes the dense IEEE product too.
+            if name == esmm::gemv_cublas(T::TYPE) {
+                return Ok(format!("named refused; default ran {name}: {detail}"));
+            }
             let spec = esmm::dispatch::registry::entry(name).and_then(|e| e.spec.as_gemv().copied());
             if spec.is_none_or(|x| x.sparsity == GemvSparsity::Input) {
                 return Err(format!("default dispatch ran {name} for weights holding Inf"));
@@ -1608,11 +1615,98 @@ fn api_default_dispatch<T: In, O: Out>(b: &Backend, d: &Data) -> Result<String, 
     Ok(ran.join("; "))
 }
 
+/// Density observation and the dispatch it drives (GPU only; the emulator has no kernel to
+/// observe): the input-sparse kernel's pattern words must give exactly the host's count of
+/// inputs nonzero for some token (−0 counts as zero), a dense input stream must move default
+/// dispatch to cuBLAS (when present; no tuned key is near 4101×333), `input_density` must steer
+/// the plan, and every result must match the f64 reference.
+fn api_observed_density(b: &Backend, seed: u64) -> Result<String, String> {
+    let Engine::Gpu(esmm) = b.engine else {
+        return Ok("not emulated (observes the GPU kernel's pattern words)".into());
+    };
+    let (k, n, m) = (4101usize, 333usize, 3usize);
+    let mut rng = StdRng::seed_from_u64(seed ^ 0x0b5e);
+    let w: Vec<bf16> = (0..k * n).map(|_| bf16::from_f32(rng.random_range(-1.0f32..1.0))).collect();
+    // Sparse x: each input active with probability 0.3, then per-token zeros (±0) inside.
+    let mut sparse = vec![bf16::ZERO; m * k];
+    for kk in 0..k {
+        if rng.random_bool(0.3) {
+            for t in 0..m {
+                sparse[t * k + kk] = if rng.random_bool(0.6) { bf16::from_f32(rng.random_range(-1.0f32..1.0)) } else { bf16::from_f32(-0.0) };
+            }
+        } else if rng.random_bool(0.5) {
+            sparse[(kk % m) * k + kk] = bf16::from_f32(-0.0);
+        }
+    }
+    let dense: Vec<bf16> = (0..m * k).map(|_| bf16::from_f32(rng.random_range(0.1f32..1.0))).collect();
+    let active = |x: &[bf16]| (0..k).filter(|&kk| (0..m).any(|t| x[t * k + kk].to_f32() != 0.0)).count();
+    let s = new_stream(esmm)?;
+    let check = |x: &[bf16], y: &[bf16], name: &str| -> Result<(), String> {
+        let mut worst = 0f64;
+        let mut scale = 0f64;
+        for t in 0..m {
+            for c in 0..n {
+                let r: f64 = (0..k).map(|kk| f64::from(x[t * k + kk].to_f32()) * f64::from(w[kk * n + c].to_f32())).sum();
+                worst = worst.max((f64::from(y[t * n + c].to_f32()) - r).abs());
+                scale = scale.max(r.abs());
+            }
+        }
+        if worst > 1e-2 * scale.max(1e-3) {
+            return Err(format!("{name}: max |y - ref| = {worst:.3e} at max |ref| {scale:.3e}"));
+        }
+        Ok(())
+    };
+    // Calls with default dispatch on fresh weights until `done` says stop (at most 64).
+    let run = |x: &[bf16], hint: Option<f64>, done: &dyn Fn(&esmm::GemvWeights<bf16>, &str) -> bool| -> Result<(esmm::GemvWeights<bf16>, Vec<&'static str>), String> {
+        let weights = esmm.gemv_weights(&s, &w, k, n, GemvLayout::Kn).map_err(text)?;
+        let dx = s.clone_htod(x).map_err(text)?;
+        let mut names = Vec::new();
+        for _ in 0..64 {
+            let mut dy = s.clone_htod(&vec![bf16::NAN; m * n]).map_err(text)?;
+            let opts = GemvOptions { input_density: hint, ..Default::default() };
+            let name = esmm.gemv::<bf16, bf16, _, _>(&s, &dx, &weights, &mut dy, m, opts).map_err(text)?;
+            let y = s.clone_dtoh(&dy).map_err(text)?;
+            check(x, &y, name)?;
+            names.push(name);
+            if done(&weights, name) {
+                break;
+            }
+        }
+        Ok((weights, names))
+    };
+    let want = active(&sparse) as f64 / k as f64;
+    let (wts, names) = run(&sparse, None, &|w, _| w.observed_input_density().is_some())?;
+    let Some(seen) = wts.observed_input_density() else {
+        return Err(format!("no density observed after {} calls", names.len()));
+    };
+    if seen != want {
+        return Err(format!("observed input density {seen} (×K = {}), the host counts {want} ({} of {k})", seen * k as f64, active(&sparse)));
+    }
+    let mut notes = vec![format!("sparse: observed {seen:.4} exactly after {} calls, ran {}", names.len(), names[0])];
+    let cublas = esmm::gemv_cublas(ElemType::Bf16);
+    if esmm::cublas_present() {
+        let (wts, names) = run(&dense, None, &|_, name| name == cublas)?;
+        if names.last() != Some(&cublas) {
+            return Err(format!("dense inputs (observed {:?}) never moved dispatch to cuBLAS: {names:?}", wts.observed_input_density()));
+        }
+        notes.push(format!("dense: cuBLAS from call {} (observed {:?})", names.len(), wts.observed_input_density()));
+        let weights = esmm.gemv_weights(&s, &w, k, n, GemvLayout::Kn).map_err(text)?;
+        let hinted = |d| esmm.gemv_planned::<bf16, bf16>(&weights, m, &GemvOptions { input_density: Some(d), ..Default::default() }).map_err(text);
+        let (lo, hi) = (hinted(0.1)?, hinted(1.0)?);
+        if lo == cublas || hi != cublas {
+            return Err(format!("input_density 0.1 planned {lo}, 1.0 planned {hi}"));
+        }
+        notes.push(format!("hint 0.1 -> {lo}, 1.0 -> {hi}"));
+    }
+    Ok(notes.join("; "))
+}
+
 fn api_cases<'a>(seed: u64, sets: &'a [Data]) -> Vec<GCase<'a>> {
     let mut cases: Vec<GCase<'a>> = vec![
         GCase { name: "api errors".into(), run: Box::new(move |b| api_errors(b, seed)), catches: vec![] },
         GCase { name: "api wrong-variants".into(), run: Box::new(move |b| api_wrong_variants(b, seed)), catches: vec![] },
         GCase { name: "api has-nonfinite".into(), run: Box::new(move |b| api_nonfinite_flag(b, seed)), catches: vec![] },
+        GCase { name: "api observed-density".into(), run: Box::new(move |b| api_observed_density(b, seed)), catches: vec![] },
     ];
     if let Some(d) = sets.iter().find(|d| d.role == Role::Threads && d.m == 16) {
         for (t, o) in [(ElemType::Bf16, ElemType::Bf16), (ElemType::Bf16, ElemType::F32), (ElemType::F16, ElemType::F16), (ElemType::F16, ElemType::F32)] {

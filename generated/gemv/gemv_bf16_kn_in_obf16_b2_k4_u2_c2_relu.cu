@@ -40,7 +40,8 @@ struct GemvCfg {
 //   physical column 8g + t. The order of slots is free (a sum over k), so the slots are any 16
 //   active rows: input sparsity costs nothing but the compaction.
 //   SPARSITY 0: every k. 1 (input sparse): rows k with x[m][k] == 0 for every m are skipped (the
-//   CTA scans its x range and compacts the active k in shared memory). 2 (row list): the weight
+//   CTA scans its x range and compacts the active k in shared memory; when a_pat is not null
+//   the scan's ballots are written there as x's pattern words, bit k = input k active). 2 (row list): the weight
 //   rows are idx[0..*nidx), x is compact (x[m][p] multiplies row idx[p]).
 // LAYOUT_NK (W is N x K row-major, row n = output n, the nn.Linear layout): a warp owns 8 output
 //   rows and steps 64 k at a time; thread (g, q) loads W[row g][16q .. 16q + 16) (two 16-byte
@@ -65,7 +66,7 @@ struct GemvCfg {
 // in split order: results are deterministic. Workspace: part holds 16 * COLS * max(units, G)
 // floats (G covers the list re-division), counters ncb (zero before the first call).
 //
-// Shared memory (dynamic, bytes = gemv_smem_bytes): x of the unit's range [M rows][xstride] In
+// Shared memory (dynamic, bytes = gemv_smem_bytes, sized per call by the host): x of the unit's range [M rows][xstride] In
 // (rows 16 bytes apart modulo 128: conflict-free fragment reads), then (kn) the list ints; the
 // reduction buffer float[KW][M][COLS] reuses the same bytes after the main loop.
 
@@ -184,7 +185,8 @@ __device__ __forceinline__ void gemv_main(const typename Cfg::In* __restrict__ x
                                           typename Cfg::Out* __restrict__ y, int ldy,
                                           const int* __restrict__ idx, const int* __restrict__ nidx,
                                           int M, int N, int K, int chunk,
-                                          float* __restrict__ part, unsigned* __restrict__ counters)
+                                          float* __restrict__ part, unsigned* __restrict__ counters,
+                                          unsigned* __restrict__ a_pat)
 {
     using In = typename Cfg::In;
     using Out = typename Cfg::Out;
@@ -196,6 +198,13 @@ __device__ __forceinline__ void gemv_main(const typename Cfg::In* __restrict__ x
     extern __shared__ __align__(16) unsigned char gv_smem[];
     __shared__ int s_last;
 
+    {
+        // The host sizes the dynamic shared memory per call (esmm_spec GemvSpec::smem_bytes_for,
+        // the mirror of gemv_smem_bytes): a launch given less than this chunk needs is a bug.
+        unsigned dyn_bytes;
+        asm("mov.u32 %0, %%dynamic_smem_size;" : "=r"(dyn_bytes));
+        if (gemv_smem_bytes<Cfg>(chunk, M) > dyn_bytes) __trap();
+    }
     const int tid = threadIdx.x;
     const int warp = tid >> 5;
     const int lane = tid & 31;
@@ -289,6 +298,9 @@ __device__ __forceinline__ void gemv_main(const typename Cfg::In* __restrict__ x
                         }
                     }
                     const unsigned bal = __ballot_sync(0xffffffffu, act);
+                    // x's pattern word of positions p0 + j0 .. + 31 (p0 and j0 are multiples
+                    // of 32): column block 0's units cover every position once.
+                    if (a_pat != nullptr && cb == 0 && lane == 0) a_pat[(p0 + j0) >> 5] = bal;
                     if (act) wlist[c + __popc(bal & ((1u << lane) - 1u))] = j;
                     c += __popc(bal);
                 }
@@ -526,8 +538,8 @@ __device__ __forceinline__ void gemv_main(const typename Cfg::In* __restrict__ x
 // ---- entry points (ABI) ------------------------------------------------------------------------
 
 extern "C" __global__ void __launch_bounds__(256)
-gemv_bf16_kn_in_obf16_b2_k4_u2_c2_relu_gemm(const __nv_bfloat16* __restrict__ A, int lda, const __nv_bfloat16* __restrict__ B, int ldb, __nv_bfloat16* __restrict__ C, int ldc, const int* __restrict__ idx, const int* __restrict__ nidx, int M, int N, int K, int chunk, float* part, unsigned int* counters)
+gemv_bf16_kn_in_obf16_b2_k4_u2_c2_relu_gemm(const __nv_bfloat16* __restrict__ A, int lda, const __nv_bfloat16* __restrict__ B, int ldb, __nv_bfloat16* __restrict__ C, int ldc, const int* __restrict__ idx, const int* __restrict__ nidx, int M, int N, int K, int chunk, float* part, unsigned int* counters, unsigned int* a_pat)
 {
     using namespace gemv_bf16_kn_in_obf16_b2_k4_u2_c2_relu;
-    gemv_main<GemvCfg>(A, lda, B, ldb, C, ldc, idx, nidx, M, N, K, chunk, part, counters);
+    gemv_main<GemvCfg>(A, lda, B, ldb, C, ldc, idx, nidx, M, N, K, chunk, part, counters, a_pat);
 }

@@ -87,6 +87,11 @@ pub(crate) struct ArgValues {
     /// The shape the grid rule reads when it differs from `dims` (gemv: outputs and split
     /// positions, while the kernel's N and K are the weights').
     pub(crate) grid_dims: Option<Dims>,
+    /// Resident CTAs the grid rule plans with, when the call planned them itself (gemv: the
+    /// occupancy at the call's shared memory) instead of the launch's declared maximum.
+    pub(crate) resident_ctas: Option<u64>,
+    /// Dynamic shared memory of this call when it is less than the launch's declared maximum.
+    pub(crate) dynamic_smem: Option<u32>,
 }
 
 /// One packed kernel parameter.
@@ -151,7 +156,7 @@ impl ArgValues {
 /// Launches launch `i` of a loaded variant with the call's values, on `stream`.
 pub(crate) fn launch(stream: &Arc<CudaStream>, v: &LoadedVariant, i: usize, sm_count: u32, vals: &ArgValues) -> Result<()> {
     let l = &v.entry.launches[i];
-    let resident = u64::from(v.max_ctas_per_sm[i]) * u64::from(sm_count);
+    let resident = vals.resident_ctas.unwrap_or(u64::from(v.max_ctas_per_sm[i]) * u64::from(sm_count));
     let grid = grid_dims(l.grid, vals.grid_dims.unwrap_or(vals.dims), resident).map_err(|e| match e {
         Error::InvalidArgument(msg) => Error::InvalidArgument(format!("{}: {msg}", v.entry.name)),
         e => e,
@@ -163,7 +168,7 @@ pub(crate) fn launch(stream: &Arc<CudaStream>, v: &LoadedVariant, i: usize, sm_c
     for (slot, arg) in packed.iter_mut().zip(l.args) {
         *slot = vals.value(*arg);
     }
-    let cfg = LaunchConfig { grid_dim: grid, block_dim: (l.threads, 1, 1), shared_mem_bytes: l.dynamic_smem };
+    let cfg = LaunchConfig { grid_dim: grid, block_dim: (l.threads, 1, 1), shared_mem_bytes: vals.dynamic_smem.unwrap_or(l.dynamic_smem) };
     let mut builder = stream.launch_builder(&v.functions[i]);
     for p in &packed[..l.args.len()] {
         match p {

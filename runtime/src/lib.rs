@@ -51,7 +51,7 @@ pub use handle::Esmm;
 pub use ops::esmm::{MatmulOptions, PreparedB, StageEvents, CUBLAS};
 pub use ops::gemv::cache::{CacheUpdate, WeightCache};
 pub use ops::gemv::mlp::{sparse_mlp_reference, MlpHostWeights, MlpKind, MlpRun, MlpSelect, SparseMlp};
-pub use ops::gemv::{GemvInput, GemvOptions, GemvOutput, GemvSelect, GemvWeights};
+pub use ops::gemv::{gemv_cublas, GemvInput, GemvOptions, GemvOutput, GemvSelect, GemvWeights};
 pub use ops::rans::{CompressedPath, CompressedWeights, Int8Weights, RansOptions, RansWeights};
 pub use ops::tc::{tc_cublas, TcInput, TcOptions, TcOutput, TcPreparedB};
 pub use esmm_spec::{GemvLayout, GemvSparsity};

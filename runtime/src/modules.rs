@@ -23,7 +23,26 @@ pub(crate) struct LoadedVariant {
     /// Max active CTAs per SM for each launch (used by persistent launches and the gemv split;
     /// 0 otherwise).
     pub(crate) max_ctas_per_sm: Vec<u32>,
+    /// Max active CTAs per SM by (launch, dynamic shared-memory bytes), queried once per size
+    /// (launches whose shared memory follows the call: family gemv).
+    occupancy_by_smem: Mutex<HashMap<(usize, u32), u32>>,
     _module: Arc<CudaModule>,
+}
+
+impl LoadedVariant {
+    /// Max active CTAs per SM of launch `i` when it is given `smem` bytes of dynamic shared
+    /// memory (the driver's answer, cached per size).
+    pub(crate) fn occupancy_with(&self, i: usize, smem: u32) -> Result<u32> {
+        if let Some(&c) = lock(&self.occupancy_by_smem).get(&(i, smem)) {
+            return Ok(c);
+        }
+        let l = &self.entry.launches[i];
+        let c = self.functions[i]
+            .occupancy_max_active_blocks_per_multiprocessor(l.threads, smem as usize, None)
+            .during(&format!("querying the occupancy of {}", l.symbol(self.entry.name)))?;
+        lock(&self.occupancy_by_smem).insert((i, smem), c);
+        Ok(c)
+    }
 }
 
 /// Loaded variants by name (one per handle).
@@ -74,7 +93,7 @@ impl ModuleCache {
             functions.push(f);
             max_ctas_per_sm.push(ctas);
         }
-        let v = Arc::new(LoadedVariant { entry, functions, max_ctas_per_sm, _module: module });
+        let v = Arc::new(LoadedVariant { entry, functions, max_ctas_per_sm, occupancy_by_smem: Mutex::default(), _module: module });
         cache.insert(entry.name, v.clone());
         Ok(v)
     }

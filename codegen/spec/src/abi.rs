@@ -80,7 +80,8 @@ pub enum Arg {
     /// A dimension (`int`).
     Dim(Dim),
     /// Device pointer to an operand's pattern words (`unsigned int*`; bit per k, 32 k per word);
-    /// null when the variant reads no pattern of that operand.
+    /// null when the variant reads no pattern of that operand (family gemv: input-sparse kernels
+    /// write x's pattern there when it is not null).
     Pattern(Operand),
     /// Device pointer to `[N]` per-column nonzero counts of C (`unsigned int*`, atomicAdd); null
     /// unless the variant's epilogue counts them.
@@ -219,7 +220,7 @@ impl Arg {
             Arg::Operand { operand: Operand::B, .. } => "B, K×N row-major",
             Arg::Operand { operand: Operand::C, .. } => "C, M×N row-major (every element written)",
             Arg::Dim(_) => "problem dimension",
-            Arg::Pattern(_) => "pattern words (bit per k, 32 k per word); null when unused",
+            Arg::Pattern(_) => "pattern words (bit per k, 32 k per word; gemv input-sparse kernels write x's: inputs nonzero for some token); null when unused",
             Arg::ColNnz => "[N] per-column nonzero counts of C, atomicAdd; null unless counted",
             Arg::Workspace(Workspace::Ctrl) => "[4] control words: grid barrier, non-finite epoch",
             Arg::Workspace(Workspace::Ones) => "all-ones pattern words, read when the inputs hold Inf/NaN",

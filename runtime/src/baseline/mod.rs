@@ -453,5 +453,63 @@ impl Baselines {
     }
 }
 
+/// How the second operand of [`Baselines::gemv_raw`] is stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum WeightLayout {
+    /// `K×N` row-major (`ldb ≥ N`).
+    Kn,
+    /// `N×K` row-major (`ldb ≥ K`): the product reads its transpose.
+    Nk,
+}
+
+impl Baselines {
+    /// Row-major `C[M×N] = A[M×K] · W` with cuBLAS (`cublasGemmEx`, fp32 compute) on `stream`,
+    /// with leading dimensions and W stored `K×N` or `N×K`: the dense path of family gemv.
+    ///
+    /// # Safety
+    /// cuBLAS must be present, `input` must be bf16 or f16 and `output` bf16, f16 or f32, the
+    /// pointers must hold what the shape and leading dimensions address, in the stream's
+    /// context, `dims` must be non-empty with every size ≤ `i32::MAX`, and the context current.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) unsafe fn gemv_raw(
+        &self,
+        stream: &Arc<CudaStream>,
+        (a_ptr, lda): (u64, usize),
+        (b_ptr, ldb, layout): (u64, usize, WeightLayout),
+        (c_ptr, ldc): (u64, usize),
+        dims: Dims,
+        input: ElemType,
+        output: ElemType,
+    ) -> Result<()> {
+        let int = |what: &str, x: usize| i32::try_from(x).map_err(|_| Error::InvalidArgument(format!("{what} = {x} exceeds i32::MAX")));
+        let (m, n, k) = (int("M", dims.m)?, int("N", dims.n)?, int("K", dims.k)?);
+        let (lda, ldb, ldc) = (int("lda", lda)?, int("ldb", ldb)?, int("ldc", ldc)?);
+        let mut slot = lock(&self.blas);
+        if slot.is_none() {
+            *slot = Some(CudaBlas::new(stream.clone())?);
+        }
+        let blas = slot.as_mut().expect("created above");
+        // SAFETY: the handle is only used under this lock, on `stream`.
+        unsafe { blas.set_stream(stream.clone()) }?;
+        let (alpha, beta) = (1.0f32, 0.0f32);
+        let (alpha, beta) = (&alpha as *const f32 as *const c_void, &beta as *const f32 as *const c_void);
+        let (ti, to) = (blas_data_type(input), blas_data_type(output));
+        // Column-major view: Cᵀ (N×M) = Wᵀ (N×K) · Aᵀ (K×M). Row-major K×N W is a column-major
+        // N×K matrix; row-major N×K W is a column-major K×N one, read transposed.
+        let op_w = match layout {
+            WeightLayout::Kn => bs::cublasOperation_t::CUBLAS_OP_N,
+            WeightLayout::Nk => bs::cublasOperation_t::CUBLAS_OP_T,
+        };
+        let op_n = bs::cublasOperation_t::CUBLAS_OP_N;
+        // SAFETY: the caller's contract covers the buffers; fp32 host scalars for 32F compute.
+        unsafe {
+            bs::cublasGemmEx(*blas.handle(), op_w, op_n, n, m, k, alpha, b_ptr as _, ti, ldb, a_ptr as _, ti, lda, beta,
+                c_ptr as _, to, ldc, bs::cublasComputeType_t::CUBLAS_COMPUTE_32F, bs::cublasGemmAlgo_t::CUBLAS_GEMM_DEFAULT)
+        }
+        .result()?;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -208,6 +208,24 @@ pub fn combined_density(a: Option<f64>, b: Option<f64>) -> Option<f64> {
     }
 }
 
+/// Without a table verdict: whether the dense library path should run. esmm and tc: an
+/// estimated density of at least [`DENSE_THRESHOLD`], or a problem too small to fill the GPU
+/// with tiles. gemv: every dense call (the H200's measured dense gemv kernels reach 0.83–0.95×
+/// of cuBLAS, bench/results/2026-11-22-gemv) and input-sparse calls whose inputs are known to be
+/// at least [`GEMV_DENSE_THRESHOLD`] dense; with nothing known the input-sparse kernel runs,
+/// and its pattern is the first observation.
+fn heuristic_prefers_cublas(req: &Request, density: Option<f64>) -> bool {
+    match req.gemv {
+        Some(g) => g.sparsity == esmm_spec::GemvSparsity::Dense || density.is_some_and(|d| d >= GEMV_DENSE_THRESHOLD),
+        None => density.is_some_and(|d| d >= DENSE_THRESHOLD) || is_small(req.dims.m as u64, req.dims.n as u64),
+    }
+}
+
+/// Family gemv without a table: at or above this fraction of active inputs cuBLAS runs (H200,
+/// 4096×11008 and 8192×28672 at M = 1: the input-sparse kernel is 1.37× cuBLAS at 50% and
+/// about 0.9× when every input is active).
+pub const GEMV_DENSE_THRESHOLD: f64 = 0.75;
+
 /// The registry entry with the tile of `name` and the epilogue of `req`, if it can serve `req`
 /// (planning only: it parses and builds names).
 fn same_tile_for(name: &str, req: &Request, extra: &dyn Fn(&str) -> Option<&'static RegistryEntry>) -> Option<&'static RegistryEntry> {
@@ -225,12 +243,17 @@ pub fn plan(
     cublas: bool,
     extra: &dyn Fn(&str) -> Option<&'static RegistryEntry>,
 ) -> Vec<Plan> {
-    // Families gemv and rans have no cuBLAS path (gemv's list and gated calls, rans's compressed
-    // or INT8 weights have no library equivalent).
+    // Family rans and gemv's list and gated calls have no library equivalent (compressed or
+    // INT8 weights, index lists); gemv's dense and input-sparse calls do (a cuBLAS GEMM).
     let cublas_ok = cublas
         && req.epilogue.activation == Activation::None
         && !req.epilogue.col_nnz
-        && !matches!(req.family, esmm_spec::Family::Gemv | esmm_spec::Family::Rans);
+        && match req.family {
+            esmm_spec::Family::Rans => false,
+            // cublasGemmEx writes a 16-bit input's own type or f32, not the other 16-bit type.
+            esmm_spec::Family::Gemv => req.gemv.is_some_and(|g| g.has_library_path()) && (req.out == req.dtype || req.out == esmm_spec::ElemType::F32),
+            _ => true,
+        };
     let mut out = Vec::new();
     let (m, n, k) = (req.dims.m as u64, req.dims.n as u64, req.dims.k as u64);
     // The nearest measured key decides, except that a problem too small to fill the GPU never
@@ -254,7 +277,7 @@ pub fn plan(
                 }
             }
         }
-    } else if cublas_ok && (density.is_some_and(|d| d >= DENSE_THRESHOLD) || is_small(m, n)) {
+    } else if cublas_ok && heuristic_prefers_cublas(req, density) {
         out.push(Plan::Cublas);
     }
     if let Ok(e) = choose_variant(req) {

@@ -44,6 +44,18 @@ pub struct GemvRequest {
 }
 
 impl GemvRequest {
+    /// Whether cuBLAS computes the same product: dense and input-sparse calls of plain weights
+    /// (no index list, not gated).
+    pub const fn has_library_path(self) -> bool {
+        !self.gated && matches!(self.sparsity, GemvSparsity::Dense | GemvSparsity::Input)
+    }
+
+    /// Whether a variant of sparsity `have` serves a call that asks for `self.sparsity`: the same,
+    /// or a dense kernel for an input-sparse call (reading every row gives the same product).
+    pub fn served_by(self, have: GemvSparsity) -> bool {
+        have == self.sparsity || (have == GemvSparsity::Dense && self.sparsity == GemvSparsity::Input)
+    }
+
     /// The request a gemv variant serves.
     pub const fn of(s: &GemvSpec) -> GemvRequest {
         GemvRequest { layout: s.layout, sparsity: s.sparsity, gated: s.gated }
@@ -132,7 +144,7 @@ pub fn spec_mismatch(entry: &RegistryEntry, req: &Request) -> Option<String> {
             if have.gated != want.gated {
                 return Some(if have.gated { "it is gated; the call's weights are not".into() } else { "the call's weights are gated; it is not".into() });
             }
-            if have.sparsity != want.sparsity {
+            if !want.served_by(have.sparsity) {
                 return Some(format!("its sparsity is {}; the call asks for {}", have.sparsity.tag(), want.sparsity.tag()));
             }
         }
@@ -185,7 +197,8 @@ pub fn variant_by_name(name: &str, req: &Request) -> Result<&'static RegistryEnt
 /// 4. branch before branchless skip; 5. A granularity 64, 32, 8; B granularity 32, 8.
 /// Family tc: 1. wgmma before mma (the arch filter leaves wgmma to sm_90); 2. sparsity joint,
 /// A-only, dense; 3. with a prepared B, its pattern before separate; 4. the defaults first.
-/// Family gemv: the request fixes layout, sparsity and gating; the defaults first.
+/// Family gemv: the request fixes layout and gating; the requested sparsity before a dense
+/// kernel serving an input-sparse call; the defaults first.
 /// Family rans: the request fixes the kind, lanes and tile width; the defaults first, then the
 /// smallest token bucket that takes the call's M.
 pub fn choose_variant(req: &Request) -> Result<&'static RegistryEntry> {
@@ -219,7 +232,7 @@ pub fn choose_variant(req: &Request) -> Result<&'static RegistryEntry> {
             let pre = usize::from(!(req.prepared_b && s.patterns == TcPatterns::PreparedB));
             (path, sparsity, pre, usize::from(!e.is_default), 0, 0)
         }
-        KernelSpec::Gemv(_) => (usize::from(!e.is_default), 0, 0, 0, 0, 0),
+        KernelSpec::Gemv(s) => (usize::from(req.gemv.is_some_and(|g| g.sparsity != s.sparsity)), usize::from(!e.is_default), 0, 0, 0, 0),
         KernelSpec::Rans(s) => (usize::from(!e.is_default), s.mt as usize, 0, 0, 0, 0),
     };
     REGISTRY.iter().filter(|e| mismatch(e, req).is_none()).min_by_key(|e| key(e)).ok_or_else(|| {
@@ -328,7 +341,9 @@ mod tests {
                 let flipped = GemvRequest { layout: if g.layout == GemvLayout::Kn { GemvLayout::Nk } else { GemvLayout::Kn }, ..g };
                 let err = variant_by_name(e.name, &Request { gemv: Some(flipped), ..own(ep.activation, ep.col_nnz) }).unwrap_err();
                 assert!(err.to_string().contains("weights"), "{err}");
-                let other = if g.sparsity == GemvSparsity::Dense { GemvSparsity::Input } else { GemvSparsity::Dense };
+                // A dense kernel also serves input-sparse calls (it reads every row); nothing
+                // else serves a sparsity it was not made for.
+                let other = if g.sparsity == GemvSparsity::Dense { GemvSparsity::RowList } else { GemvSparsity::Dense };
                 let err = variant_by_name(e.name, &Request { gemv: Some(GemvRequest { sparsity: other, ..g }), ..own(ep.activation, ep.col_nnz) }).unwrap_err();
                 assert!(err.to_string().contains("sparsity"), "{err}");
             }

@@ -148,6 +148,28 @@ impl GemvSpec {
         }
     }
 
+    /// Bytes of dynamic shared memory a launch with `chunk` split positions and `m` tokens uses:
+    /// the host mirror of `gemv_smem_bytes` in templates/gemv/gemv.cuh (the kernel traps if the
+    /// launch gives it less). The staged x (`m` rows of `ceil64(chunk) + 8` 16-bit elements),
+    /// then the kn lists (input-sparse: one per warp, a whole number of warps' worth of its
+    /// share; row list: one int per position); or the fp32 reduction buffer of `kw` warps × `m`
+    /// tokens × the CTA's positions, which reuses those bytes, whichever is larger.
+    pub const fn smem_bytes_for(&self, chunk: u32, m: u32) -> u32 {
+        let xstride = chunk.div_ceil(64) * 64 + 8;
+        let list_ints = match (self.layout, self.sparsity) {
+            (GemvLayout::Kn, GemvSparsity::Input) => self.block * self.kw * (chunk.div_ceil(self.kw).div_ceil(32) * 32),
+            (GemvLayout::Kn, GemvSparsity::RowList) => chunk.div_ceil(32) * 32,
+            _ => 0,
+        };
+        let xs = m * xstride * 2 + list_ints * 4;
+        let red = self.kw * m * self.cta_positions() * 4;
+        if xs > red {
+            xs
+        } else {
+            red
+        }
+    }
+
     /// Weight rows per output position (2 when gated).
     pub const fn rows_per_output(&self) -> u32 {
         if self.gated {
@@ -259,7 +281,7 @@ const fn op(operand: Operand, elem: ElemType, written: bool) -> Arg {
 
 macro_rules! gemv_list {
     ($name:ident, $in:ident, $out:ident) => {
-        const $name: [Arg; 14] = [
+        const $name: [Arg; 15] = [
             op(Operand::A, ElemType::$in, false),
             Arg::Ld(Operand::A),
             op(Operand::B, ElemType::$in, false),
@@ -274,6 +296,7 @@ macro_rules! gemv_list {
             Arg::Scalar(Scalar::Chunk),
             Arg::Workspace(Workspace::Partials),
             Arg::Workspace(Workspace::Counters),
+            Arg::Pattern(Operand::A),
         ];
     };
 }
@@ -305,7 +328,8 @@ pub fn stages(s: &GemvSpec) -> Vec<Stage> {
 
 /// The parameter list of the GEMV launch of a gemv variant: x, ldx, W, ldw, y, ldy, the index
 /// list and its device-side count, M, N, K (the problem's meaning per layout is in
-/// docs/ARCHITECTURE.md), the split chunk, and the split-K partials and tickets.
+/// docs/ARCHITECTURE.md), the split chunk, the split-K partials and tickets, and the pattern
+/// words of x that input-sparse variants write when given (the runtime's density observation).
 pub const fn gemv_args(input: ElemType, out: ElemType) -> &'static [Arg] {
     use ElemType::*;
     match (input, out) {

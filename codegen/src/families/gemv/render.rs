@@ -145,3 +145,29 @@ pub fn launches(valid: &ValidGemv) -> Vec<Launch> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::families::gemv::sets::sweep;
+    use esmm_spec::abi::gemv_split;
+
+    /// Every chunk the split can choose, at every M, fits in the shared memory the variant
+    /// declares (the runtime sizes each launch with `smem_bytes_for` and raises the limit to
+    /// the declared size once).
+    #[test]
+    fn per_call_shared_memory_never_exceeds_the_declared_size() {
+        for s in sweep().into_iter().chain(crate::families::gemv::sets::defaults().into_iter().filter_map(|k| k.as_gemv().copied())) {
+            let declared = smem_bytes(&s);
+            for m in 1..=16usize {
+                for k in [1usize, 33, 960, 4095, 11008, 28672, 1 << 20] {
+                    for resident in [1u64, 132, 1056, 4224] {
+                        let (_, _, chunk) = gemv_split(s.cta_positions(), s.rows_per_output(), XS_BYTES, max_chunk(&s), m, 4096, k, resident);
+                        let need = s.smem_bytes_for(chunk, m as u32);
+                        assert!(need <= declared, "{}: M {m} K {k} chunk {chunk}: {need} > {declared}", s.name());
+                    }
+                }
+            }
+        }
+    }
+}

@@ -16,6 +16,7 @@ use cudarc::driver::{CudaSlice, CudaStream, DevicePtr, DevicePtrMut, PinnedHostS
 use esmm_spec::{Activation, ElemType, GemvLayout, GemvSparsity, Stage};
 
 use super::mlp::{MlpHostWeights, MlpKind, MlpSelect};
+use crate::dispatch::Layer;
 use super::{DeviceList, GemvCall, GemvInput, GemvWeights};
 use crate::dispatch::policy::GemvRequest;
 use crate::error::{DriverContext, Error, Result};
@@ -133,8 +134,8 @@ impl Esmm {
         // Zeroed slots (uploaded zeros: the element types are plain 16-bit floats).
         let up_data: CudaSlice<T> = stream.clone_htod(&vec![T::default(); capacity * up_elems]).during("allocating the gate/up slots")?;
         let down_data: CudaSlice<T> = stream.clone_htod(&vec![T::default(); capacity * down_elems]).during("allocating the down slots")?;
-        let up_slots = GemvWeights { data: up_data, layout: GemvLayout::Nk, k: h, n: capacity, ld, gated: w.kind == MlpKind::Gated, nonfinite };
-        let down_slots = GemvWeights { data: down_data, layout: GemvLayout::Kn, k: capacity, n: h, ld, gated: false, nonfinite };
+        let up_slots = GemvWeights { data: up_data, layout: GemvLayout::Nk, k: h, n: capacity, ld, gated: w.kind == MlpKind::Gated, nonfinite, observed: Layer::new() };
+        let down_slots = GemvWeights { data: down_data, layout: GemvLayout::Kn, k: capacity, n: h, ld, gated: false, nonfinite, observed: Layer::new() };
         let staging_bytes = ((2 * capacity + 1) * 4).div_ceil(16) * 16 + capacity * (up_elems + down_elems) * es;
         // SAFETY: a fresh pinned buffer, written before every copy that reads it.
         let staging = unsafe { self.ctx.alloc_pinned::<u8>(staging_bytes) }.during("allocating pinned staging memory")?;
@@ -282,7 +283,7 @@ impl Esmm {
         let list = DeviceList { idx: base + 4, count: base, capacity: cap };
         let up_entry = self.cache_entry(T::TYPE, cache)?;
         let down_entry = self.gemv_entry(T::TYPE, T::TYPE, Dims::new(m, h, cap), Activation::None, GemvRequest { layout: GemvLayout::Kn, sparsity: GemvSparsity::RowList, gated: false })?;
-        self.gemv_launch(stream, &up_entry, &cache.up_slots, &GemvCall { x: x_ptr, ldx: h, y: h_ptr, ldy: cap, m, list: Some(list) }, None)?;
-        self.gemv_launch(stream, &down_entry, &cache.down_slots, &GemvCall { x: h_ptr, ldx: cap, y: y_ptr, ldy: h, m, list: Some(list) }, None)
+        self.gemv_launch(stream, &up_entry, &cache.up_slots, &GemvCall { x: x_ptr, ldx: h, y: h_ptr, ldy: cap, m, list: Some(list), a_pat: 0 }, None)?;
+        self.gemv_launch(stream, &down_entry, &cache.down_slots, &GemvCall { x: h_ptr, ldx: cap, y: y_ptr, ldy: h, m, list: Some(list), a_pat: 0 }, None)
     }
 }

@@ -174,8 +174,8 @@ impl Esmm {
         let p = PredictorRef { pred_in: &mlp.pred_in, pred_out: &mlp.pred_out, inter: i, hidden: h, kind: mlp.kind };
         let scratch = self.predict_launch(stream, x_ptr, &p, m, select, m * i * es)?;
         let list = DeviceList { idx: scratch.list + 4, count: scratch.list, capacity: i };
-        self.gemv_launch(stream, &e_up, &mlp.up, &GemvCall { x: x_ptr, ldx: h, y: scratch.extra, ldy: i, m, list: Some(list) }, None)?;
-        self.gemv_launch(stream, &e_down, &mlp.down, &GemvCall { x: scratch.extra, ldx: i, y: y_ptr, ldy: h, m, list: Some(list) }, None)?;
+        self.gemv_launch(stream, &e_up, &mlp.up, &GemvCall { x: x_ptr, ldx: h, y: scratch.extra, ldy: i, m, list: Some(list), a_pat: 0 }, None)?;
+        self.gemv_launch(stream, &e_down, &mlp.down, &GemvCall { x: scratch.extra, ldx: i, y: y_ptr, ldy: h, m, list: Some(list), a_pat: 0 }, None)?;
         let mut run = MlpRun::default();
         if read_active {
             run.active = Some(read_list(stream, scratch.list, i)?);
@@ -207,8 +207,8 @@ impl Esmm {
         let e_p1 = self.gemv_entry(T::TYPE, T::TYPE, Dims::new(m, r, h), Activation::None, nk_dense)?;
         let e_p2 = self.gemv_entry(T::TYPE, esmm_spec::ElemType::F32, Dims::new(m, i, r), Activation::None, nk_dense)?;
         let e_up = self.up_entry(T::TYPE, p.kind, Dims::new(m, i, h))?;
-        self.gemv_launch(stream, &e_p1, p.pred_in, &GemvCall { x: x_ptr, ldx: h, y: t_ptr, ldy: r, m, list: None }, None)?;
-        self.gemv_launch(stream, &e_p2, p.pred_out, &GemvCall { x: t_ptr, ldx: r, y: s_ptr, ldy: i, m, list: None }, None)?;
+        self.gemv_launch(stream, &e_p1, p.pred_in, &GemvCall { x: x_ptr, ldx: h, y: t_ptr, ldy: r, m, list: None, a_pat: 0 }, None)?;
+        self.gemv_launch(stream, &e_p2, p.pred_out, &GemvCall { x: t_ptr, ldx: r, y: s_ptr, ldy: i, m, list: None, a_pat: 0 }, None)?;
         let (threshold, topk) = match select {
             MlpSelect::Threshold(t) => (t, 0),
             MlpSelect::TopK(k) => (0.0, k.min(i) as i32),

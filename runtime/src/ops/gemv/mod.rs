@@ -24,7 +24,12 @@ use esmm_spec::{Activation, ElemType, Epilogue, Family, GemvLayout, GemvSparsity
 use half::{bf16, f16};
 
 use crate::baseline::BaselineElem;
-use crate::dispatch::policy::{GemvRequest, Request};
+use crate::baseline::WeightLayout;
+use crate::dispatch::adaptive::{Layer, Operand as AdaptiveOperand};
+use crate::dispatch::policy::{choose_variant, GemvRequest, Request};
+use crate::dispatch::tuned::dense_baseline;
+use crate::ops::esmm::observe::read_back;
+use crate::ops::esmm::plan::bucket_index;
 use crate::error::{DriverContext, Error, Result};
 use crate::handle::Esmm;
 use crate::launch::{launch_timed, ArgValues};
@@ -75,6 +80,9 @@ pub struct GemvWeights<T: GemvInput> {
     ld: usize,
     gated: bool,
     nonfinite: bool,
+    /// What earlier calls observed of their inputs' density (input-sparse calls on kn weights):
+    /// the weights of one layer are called from one place, so their history is that layer's.
+    observed: Layer,
 }
 
 impl<T: GemvInput> GemvWeights<T> {
@@ -105,6 +113,11 @@ impl<T: GemvInput> GemvWeights<T> {
     /// Bytes of the weights a dense call reads (without the padding).
     pub fn bytes(&self) -> usize {
         self.k * self.n * self.rows_per_output() * std::mem::size_of::<T>()
+    }
+    /// The fraction of inputs active (nonzero for some token) that calls on these weights
+    /// observed so far (input-sparse calls; None before the first observation lands).
+    pub fn observed_input_density(&self) -> Option<f64> {
+        self.observed.observed_a_density()
     }
     /// The stored device buffer (rows of [`GemvWeights::ld`] elements).
     pub fn data(&self) -> &CudaSlice<T> {
@@ -141,6 +154,11 @@ pub struct GemvOptions<'a> {
     pub select: GemvSelect<'a>,
     /// kn weights, `All`: skip the rows of inputs that are zero for every token (default true).
     pub skip_zero_inputs: bool,
+    /// kn weights, `All`: the fraction of inputs expected to be nonzero for some token, when
+    /// the caller knows it (e.g. a TEAL threshold's sparsity); None: what earlier calls on the
+    /// same weights observed. With the tuned table it picks cuBLAS, a dense or an input-sparse
+    /// kernel.
+    pub input_density: Option<f64>,
     /// Run this variant (by name) instead of the default choice; errors if it cannot serve.
     pub variant: Option<&'a str>,
     /// Records a pair of timing events around the launch.
@@ -149,7 +167,7 @@ pub struct GemvOptions<'a> {
 
 impl Default for GemvOptions<'_> {
     fn default() -> Self {
-        GemvOptions { activation: Activation::None, select: GemvSelect::All, skip_zero_inputs: true, variant: None, stage_events: None }
+        GemvOptions { activation: Activation::None, select: GemvSelect::All, skip_zero_inputs: true, input_density: None, variant: None, stage_events: None }
     }
 }
 
@@ -171,6 +189,8 @@ pub(crate) struct GemvCall {
     pub(crate) ldy: usize,
     pub(crate) m: usize,
     pub(crate) list: Option<DeviceList>,
+    /// Where an input-sparse kernel writes x's pattern words (0: nowhere).
+    pub(crate) a_pat: u64,
 }
 
 impl Esmm {
@@ -206,7 +226,7 @@ impl Esmm {
             }
         }
         let data = stream.clone_htod(&host).during("uploading gemv weights")?;
-        Ok(GemvWeights { data, layout, k, n, ld, gated: false, nonfinite })
+        Ok(GemvWeights { data, layout, k, n, ld, gated: false, nonfinite, observed: Layer::new() })
     }
 
     /// Uploads the gate and up projections of a gated MLP (each K×N row-major, K = hidden size,
@@ -228,7 +248,7 @@ impl Esmm {
             }
         }
         let data = stream.clone_htod(&host).during("uploading gated gemv weights")?;
-        Ok(GemvWeights { data, layout: GemvLayout::Nk, k, n, ld, gated: true, nonfinite })
+        Ok(GemvWeights { data, layout: GemvLayout::Nk, k, n, ld, gated: true, nonfinite, observed: Layer::new() })
     }
 
     /// What [`Esmm::gemv`] would run for these types, weights, M and options (a variant name).
@@ -237,9 +257,9 @@ impl Esmm {
         if let Some(name) = opts.variant {
             return self.variant_by_name(name, &req).map(|e| e.name);
         }
-        match self.plan(&req, None)? {
+        match self.plan(&req, gemv_density_key(&req, w, opts))? {
             Chosen::Kernel(v) => Ok(v.entry.name),
-            Chosen::Cublas => Err(Error::NoVariant("family gemv has no cuBLAS path".into())),
+            Chosen::Cublas => Ok(gemv_cublas(T::TYPE)),
         }
     }
 
@@ -302,22 +322,45 @@ impl Esmm {
                 return Err(Error::InvalidArgument("the list is longer than i32::MAX".into()));
             }
         }
-        let v = match opts.variant {
-            Some(name) => self.load(self.variant_by_name(name, &req)?)?,
-            None => match self.plan(&req, None)? {
-                Chosen::Kernel(v) => v,
-                Chosen::Cublas => return Err(Error::NoVariant("family gemv has no cuBLAS path".into())),
-            },
+        let chosen = match opts.variant {
+            Some(name) => Chosen::Kernel(self.load(self.variant_by_name(name, &req)?)?),
+            None => self.plan(&req, gemv_density_key(&req, w, &opts))?,
         };
-        let entry = v.entry;
+        // Input-sparse calls observe x's density now and then (the kernel writes the pattern
+        // its scan makes anyway; a call planned for cuBLAS or a dense kernel runs the
+        // input-sparse kernel instead, so the weights notice when their inputs turn sparse).
+        let input_sparse = |c: &Chosen| matches!(c, Chosen::Kernel(v) if v.entry.spec.as_gemv().is_some_and(|s| s.sparsity == GemvSparsity::Input));
+        let observe = opts.variant.is_none()
+            && req.gemv.is_some_and(|g| g.sparsity == GemvSparsity::Input)
+            && lock(&w.observed.state).count_call(!input_sparse(&chosen));
+        let chosen = if observe && !input_sparse(&chosen) { Chosen::Kernel(self.load(choose_variant(&req)?)?) } else { chosen };
         if matches!(opts.select, GemvSelect::Outputs(_)) && len == 0 {
-            return Ok(entry.name);
+            return Ok(match &chosen {
+                Chosen::Kernel(v) => v.entry.name,
+                Chosen::Cublas => gemv_cublas(T::TYPE),
+            });
         }
         let (x_ptr, _xg) = x.device_ptr(stream);
         let (y_ptr, _yg) = y.device_ptr_mut(stream);
         if x_ptr % T::TYPE.size() as u64 != 0 || y_ptr % O::TYPE.size() as u64 != 0 {
             return Err(Error::InvalidArgument("x or y is not aligned to its element type".into()));
         }
+        let v = match chosen {
+            Chosen::Kernel(v) => v,
+            Chosen::Cublas => {
+                self.ctx.bind_to_thread().during("binding the CUDA context")?;
+                let layout = match w.layout {
+                    GemvLayout::Kn => WeightLayout::Kn,
+                    GemvLayout::Nk => WeightLayout::Nk,
+                };
+                let w_ptr = w.data.device_ptr(stream).0;
+                // SAFETY: cuBLAS is present (planned only then); x holds M×K and y M×N elements
+                // (checked above), the weights K or N rows of ld elements; all in this context.
+                unsafe { self.baselines.gemv_raw(stream, (x_ptr, xk), (w_ptr, w.ld, layout), (y_ptr, yn), Dims::new(m, w.n, w.k), T::TYPE, O::TYPE) }?;
+                return Ok(gemv_cublas(T::TYPE));
+            }
+        };
+        let entry = v.entry;
         let ws = self.workspaces.get(stream);
         let dlist = match list {
             None => None,
@@ -337,8 +380,15 @@ impl Esmm {
                 Some(DeviceList { idx, count, capacity: l.len() })
             }
         };
-        let call = GemvCall { x: x_ptr, ldx: xk, y: y_ptr, ldy: yn, m, list: dlist };
+        let words = w.k.div_ceil(32);
+        let a_pat = if observe { lock(&ws).a_pattern(words)? } else { 0 };
+        let call = GemvCall { x: x_ptr, ldx: xk, y: y_ptr, ldy: yn, m, list: dlist, a_pat };
         self.gemv_launch(stream, &v, w, &call, opts.stage_events)?;
+        if observe {
+            let ws = lock(&ws);
+            let src = ws.a_pat.as_ref().expect("allocated above");
+            read_back(stream, src, words, w.k as u64, &mut lock(&w.observed.state), AdaptiveOperand::A)?;
+        }
         Ok(entry.name)
     }
 
@@ -361,9 +411,9 @@ impl Esmm {
         let esmm_spec::GridRule::Gemv { cols, rows, xs_bytes, max_chunk } = l.grid else {
             return Err(Error::VariantMismatch { name: entry.name.into(), reason: "its launch has no gemv grid".into() });
         };
-        let resident = u64::from(v.max_ctas_per_sm[gi]) * u64::from(self.info.sm_count);
         let dims = Dims::new(call.m, n_out, k_pos.max(1));
-        let (gx, splits, chunk) = esmm_spec::abi::gemv_split(cols, rows, xs_bytes, max_chunk, dims.m, dims.n, dims.k, resident);
+        let shape = launch_shape(v, gi, &spec, (cols, rows, xs_bytes, max_chunk), dims, self.info.sm_count)?;
+        let (gx, splits, chunk) = (shape.gx, shape.splits, shape.chunk);
         let mut vals = ArgValues {
             a: call.x,
             lda: call.ldx as i32,
@@ -375,6 +425,9 @@ impl Esmm {
             chunk: chunk as i32,
             idx: call.list.map_or(0, |l| l.idx),
             nidx: call.list.map_or(0, |l| l.count),
+            a_pat: call.a_pat,
+            resident_ctas: Some(shape.resident),
+            dynamic_smem: Some(shape.smem),
             ..Default::default()
         };
         // Output-list kernels re-divide the device-side count into as many k-splits as the grid
@@ -388,6 +441,65 @@ impl Esmm {
         // The kernel's N and K are the weights'; the grid follows the outputs and split positions.
         vals.grid_dims = Some(dims);
         launch_timed(stream, v, gi, self.info.sm_count, &vals, events)
+    }
+}
+
+/// The name [`Esmm::gemv`] returns when cuBLAS ran the call (`cublas_bf16`, `cublas_f16`).
+pub const fn gemv_cublas(dtype: ElemType) -> &'static str {
+    dense_baseline(Family::Gemv, dtype)
+}
+
+/// The density bucket a gemv call plans with: input-sparse calls, the caller's estimate or what
+/// earlier calls on the weights observed (None: unknown); dense calls read every input (1);
+/// list calls have no library alternative to weigh (None).
+fn gemv_density_key<T: GemvInput>(req: &Request, w: &GemvWeights<T>, opts: &GemvOptions<'_>) -> Option<u8> {
+    let density = match req.gemv.map(|g| g.sparsity) {
+        Some(GemvSparsity::Input) => opts.input_density.or_else(|| {
+            let mut s = lock(&w.observed.state);
+            s.poll_if_due();
+            s.observed[AdaptiveOperand::A as usize]
+        }),
+        Some(GemvSparsity::Dense) => Some(1.0),
+        _ => None,
+    };
+    bucket_index(density)
+}
+
+/// How one gemv launch divides its work: column blocks, splits of the position space, positions
+/// per split, the dynamic shared memory that needs, and the resident CTAs planned with.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct LaunchShape {
+    pub(crate) gx: u64,
+    pub(crate) splits: u64,
+    pub(crate) chunk: u32,
+    pub(crate) smem: u32,
+    pub(crate) resident: u64,
+}
+
+/// The launch shape of a gemv call: the split of `gemv_split` planned for the CTAs that fit on
+/// the GPU with the shared memory the call itself needs (M tokens, its chunk), not the
+/// variant's declared maximum (16 tokens, the longest chunk). Fewer resident CTAs give longer
+/// chunks, which need more shared memory, so it steps down until the two agree.
+fn launch_shape(v: &LoadedVariant, gi: usize, spec: &esmm_spec::GemvSpec, rule: (u32, u32, u32, u32), dims: Dims, sm_count: u32) -> Result<LaunchShape> {
+    let (cols, rows, xs_bytes, max_chunk) = rule;
+    let declared = v.entry.launches[gi].dynamic_smem;
+    let m = dims.m as u32;
+    let mut ctas = v.occupancy_with(gi, spec.smem_bytes_for(32, m).min(declared))?;
+    loop {
+        let resident = u64::from(ctas) * u64::from(sm_count);
+        let (gx, splits, chunk) = esmm_spec::abi::gemv_split(cols, rows, xs_bytes, max_chunk, dims.m, dims.n, dims.k, resident);
+        let smem = spec.smem_bytes_for(chunk, m);
+        if smem > declared {
+            return Err(Error::VariantMismatch { name: v.entry.name.into(), reason: format!("a call needs {smem} B of shared memory; the variant declares {declared} B") });
+        }
+        let fit = v.occupancy_with(gi, smem)?;
+        if fit >= ctas || fit == 0 {
+            if fit == 0 {
+                return Err(Error::VariantMismatch { name: v.entry.name.into(), reason: format!("no CTA with {smem} B of shared memory fits on a multiprocessor") });
+            }
+            return Ok(LaunchShape { gx, splits, chunk, smem, resident });
+        }
+        ctas = fit;
     }
 }
 
