@@ -19,7 +19,7 @@ use cudarc::driver::{CudaStream, DevicePtr, DevicePtrMut};
 use esmm_spec::{Activation, GemvLayout, GemvSparsity, Stage};
 
 use super::{DeviceList, GemvCall, GemvInput, GemvWeights};
-use crate::dispatch::policy::GemvRequest;
+use crate::dispatch::policy::{choose_variant, GemvRequest};
 use crate::error::{DriverContext, Error, Result};
 use crate::handle::Esmm;
 use crate::launch::{launch_timed, ArgValues};
@@ -131,11 +131,13 @@ impl Esmm {
         })
     }
 
+    /// The gemv kernel for one of the op's own launches (lists made on the device, the
+    /// predictor's projections): where the plan would run cuBLAS, the default kernel.
     pub(crate) fn gemv_entry(&self, dtype: esmm_spec::ElemType, out: esmm_spec::ElemType, dims: Dims, activation: Activation, want: GemvRequest) -> Result<Arc<LoadedVariant>> {
         let req = self.gemv_request(dtype, out, dims, activation, want);
         match self.plan(&req, None)? {
             Chosen::Kernel(v) => Ok(v),
-            Chosen::Cublas => Err(Error::NoVariant("family gemv has no cuBLAS path".into())),
+            Chosen::Cublas => self.load(choose_variant(&req)?),
         }
     }
 
