@@ -5,12 +5,14 @@
 //! `roofline_ms` (bytes the call must read / measured read bandwidth), `roofline_frac`
 //! (roofline_ms / median_ms), `union_density` (inputs nonzero for some token), `masks`
 //! (independent or correlated token masks), `read_gbps`, `rel_err` (against cuBLAS, max |Δ| /
-//! max |ref|).
+//! max |ref|). Labels: `default` (what `Esmm::gemv` dispatches: the tuned table, the observed
+//! input density, cuBLAS included), `kn-in` (the default input-sparse kernel, forced),
+//! `kn-dense` and `nk-dense` (the default dense kernels, forced; dense inputs only).
 
 use std::sync::Arc;
 
 use ::esmm::cudarc::driver::{CudaSlice, CudaStream, LaunchConfig, PushKernelArg};
-use ::esmm::{Baseline, BaselineKind, BaselineMath, Dims, Esmm, GemvLayout, GemvOptions, GemvWeights};
+use ::esmm::{Baseline, BaselineKind, BaselineMath, Dims, ElemType, Esmm, GemvLayout, GemvOptions, GemvSparsity, GemvWeights};
 use half::bf16;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -140,13 +142,15 @@ pub fn decode(esmm: &Esmm, stream: &Arc<CudaStream>, shapes: &[(usize, usize)], 
                     };
                     push("cublas_bf16", "cublas_bf16", t_blas, 0.0);
                     push("cublaslt_bf16", "cublaslt_bf16", t_lt, 0.0);
-                    let mut kinds: Vec<(&str, &Vec<GemvWeights<bf16>>, bool)> = vec![("default", &kn, true)];
+                    // `default`: what Esmm::gemv dispatches (tuned table, observed density,
+                    // cuBLAS included); the others force the family's default kernels.
+                    let mut kinds: Vec<(&str, &Vec<GemvWeights<bf16>>, bool, Option<&str>)> = vec![("default", &kn, true, None), ("kn-in", &kn, true, Some(default_kernel(GemvLayout::Kn, GemvSparsity::Input)?))];
                     if d >= 1.0 {
-                        kinds.push(("kn-dense", &kn, false));
-                        kinds.push(("nk-dense", &nk, false));
+                        kinds.push(("kn-dense", &kn, false, Some(default_kernel(GemvLayout::Kn, GemvSparsity::Dense)?)));
+                        kinds.push(("nk-dense", &nk, false, Some(default_kernel(GemvLayout::Nk, GemvSparsity::Dense)?)));
                     }
-                    for (label, ws, skip) in kinds {
-                        let opts = || GemvOptions { skip_zero_inputs: skip, ..Default::default() };
+                    for (label, ws, skip, variant) in kinds {
+                        let opts = || GemvOptions { skip_zero_inputs: skip, variant, ..Default::default() };
                         let variant = esmm.gemv::<bf16, bf16, _, _>(stream, &x, &ws[0], &mut y, m, opts()).map_err(|e| format!("{label}: {e}"))?;
                         let got = stream.clone_dtoh(&y).map_err(msg("reading y"))?;
                         let err = max_rel_err(&got[..m * n], &reference[..m * n]);
@@ -186,6 +190,20 @@ pub fn decode(esmm: &Esmm, stream: &Arc<CudaStream>, shapes: &[(usize, usize)], 
         rows.push(r);
     }
     Ok(rows)
+}
+
+/// The generator's default bf16 → bf16 gemv kernel (epilogue none) of a layout and sparsity.
+fn default_kernel(layout: GemvLayout, sparsity: GemvSparsity) -> Result<&'static str> {
+    ::esmm::REGISTRY
+        .iter()
+        .find(|e| {
+            e.is_default
+                && e.spec.as_gemv().is_some_and(|s| {
+                    s.layout == layout && s.sparsity == sparsity && !s.gated && s.dtype == ElemType::Bf16 && s.out == ElemType::Bf16 && s.activation == ::esmm::Activation::None
+                })
+        })
+        .map(|e| e.name)
+        .ok_or_else(|| format!("no default gemv kernel {} {}", layout.tag(), sparsity.tag()))
 }
 
 /// Prints the decode table: per shape, M, masks and density, the baseline and each kind's
