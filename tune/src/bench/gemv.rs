@@ -18,7 +18,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::row::{fmt_num, Row, RowContext};
-use super::timing::{batched, max_rel_err, median, rotation_copies};
+use super::timing::{batched, max_rel_err, median, rotation_copies, Timing};
 use crate::{msg, Result};
 
 /// Weight shapes (K × N) of the decode experiment: Llama-2-7B's attention and MLP projections,
@@ -29,7 +29,7 @@ pub const DECODE_TOKENS: [usize; 3] = [1, 4, 16];
 /// Element densities of the activations.
 pub const DECODE_DENSITIES: [f64; 4] = [1.0, 0.5, 0.25, 0.1];
 /// Calls between one pair of events (each on the next weight copy).
-const BATCH: usize = 20;
+pub(crate) const BATCH: usize = 20;
 
 /// A streaming-read kernel (16-byte loads, XOR-folded so nothing is optimised out),
 /// compiled with NVRTC at run time: the read bandwidth the roofline divides by.
@@ -71,6 +71,62 @@ fn stream_read(esmm: &Esmm, stream: &Arc<CudaStream>) -> Result<(f64, ::esmm::cu
     Ok((bytes as f64 / (median(samples) * 1e-3), f))
 }
 
+/// Random K×N weights (row-major), uniform in [-1, 1).
+pub(crate) fn random_weights(k: usize, n: usize, rng: &mut StdRng) -> Vec<bf16> {
+    (0..k * n).map(|_| bf16::from_f32(rng.random_range(-1.0f32..1.0))).collect()
+}
+
+/// A nonzero activation, uniform in (-1, 1) (an exact zero drawn becomes 0.5).
+pub(crate) fn nonzero_value(rng: &mut StdRng) -> bf16 {
+    let v: f32 = rng.random_range(-1.0..1.0);
+    bf16::from_f32(if v == 0.0 { 0.5 } else { v })
+}
+
+/// `w` (K×N row-major) uploaded in `layout` once per copy of a rotation long enough that
+/// every call reads its weights from HBM ([`rotation_copies`], at least 2). kn copies must hold
+/// N a multiple of 8: the cuBLAS baseline reads them as an unpadded K×N matrix.
+pub(crate) fn rotated_weights(esmm: &Esmm, stream: &Arc<CudaStream>, w: &[bf16], k: usize, n: usize, layout: GemvLayout) -> Result<Vec<GemvWeights<bf16>>> {
+    if layout == GemvLayout::Kn && n % 8 != 0 {
+        return Err(format!("the cuBLAS baseline needs N a multiple of 8, not {n}"));
+    }
+    let copies = rotation_copies(esmm, k * n * 2).max(2);
+    (0..copies).map(|_| esmm.gemv_weights(stream, w, k, n, layout)).collect::<std::result::Result<_, _>>().map_err(|e| e.to_string())
+}
+
+/// Event-timed milliseconds per call of `call(copy)`: `samples` batches of [`BATCH`] calls,
+/// each call on the next of `copies` weight copies.
+pub(crate) fn time_rotated(stream: &Arc<CudaStream>, samples: usize, copies: usize, mut call: impl FnMut(usize) -> Result<()>) -> Result<Vec<f64>> {
+    batched(stream, samples, BATCH, |i| call(i % copies.max(1)))
+}
+
+/// cuBLAS and cuBLASLt bf16 timings of `y = x·W` (M×N×K `dims`) over the rotated kn copies
+/// `kn`; cuBLASLt is None when it fails on the shape.
+pub(crate) fn time_cublas_bf16(esmm: &Esmm, stream: &Arc<CudaStream>, x: &CudaSlice<bf16>, kn: &[GemvWeights<bf16>], y: &mut CudaSlice<bf16>, dims: Dims, samples: usize) -> Result<(Timing, Option<Timing>)> {
+    let mut time = |kind: BaselineKind| -> Result<Option<Timing>> {
+        let b = Baseline::new(kind, BaselineMath::Bf16);
+        let v = time_rotated(stream, samples, kn.len(), |c| esmm.baselines().gemm(b, stream, x, kn[c].data(), y, dims).map_err(|e| e.to_string()))?;
+        Ok(Timing::from_samples(v))
+    };
+    let blas = time(BaselineKind::Cublas)?.ok_or_else(|| "cuBLAS bf16 gave no timing samples".to_string())?;
+    let lt = time(BaselineKind::CublasLt).unwrap_or(None);
+    Ok((blas, lt))
+}
+
+/// `y = x·W` with cuBLAS bf16 on the first kn copy of `kn`, downloaded: the reference gemv
+/// kernels are checked against.
+pub(crate) fn cublas_reference(esmm: &Esmm, stream: &Arc<CudaStream>, x: &CudaSlice<bf16>, kn: &GemvWeights<bf16>, y: &mut CudaSlice<bf16>, dims: Dims) -> Result<Vec<bf16>> {
+    let blas = Baseline::new(BaselineKind::Cublas, BaselineMath::Bf16);
+    esmm.baselines().gemm(blas, stream, x, kn.data(), y, dims).map_err(|e| e.to_string())?;
+    stream.clone_dtoh(y).map_err(msg("reading the reference y"))
+}
+
+/// max |y − reference| / max |reference| over the first `len` elements of y (∞ when y holds a
+/// NaN).
+pub(crate) fn error_against(stream: &Arc<CudaStream>, y: &CudaSlice<bf16>, reference: &[bf16], len: usize) -> Result<f64> {
+    let got = stream.clone_dtoh(y).map_err(msg("reading y"))?;
+    Ok(max_rel_err(&got[..len], &reference[..len]))
+}
+
 /// Activations of `m` tokens over `k` inputs with element density `d`: `independent` masks draw
 /// each token's nonzeros separately; correlated masks share a base set (each token keeps 90% of
 /// it and adds 10% as many nonzeros of its own), as tokens of one sequence do. Returns the
@@ -83,8 +139,7 @@ pub fn activations(m: usize, k: usize, d: f64, independent: bool, rng: &mut StdR
         for i in 0..k {
             let nz = if independent || d >= 1.0 { rng.random_bool(d) } else if base[i] { rng.random_bool(0.9) } else { rng.random_bool((0.1 * d / (1.0 - d)).min(1.0)) };
             if nz {
-                let v: f32 = rng.random_range(-1.0..1.0);
-                x[t * k + i] = bf16::from_f32(if v == 0.0 { 0.5 } else { v });
+                x[t * k + i] = nonzero_value(rng);
                 any[i] = true;
             }
         }
@@ -101,16 +156,11 @@ pub fn decode(esmm: &Esmm, stream: &Arc<CudaStream>, shapes: &[(usize, usize)], 
     let mut rng = StdRng::seed_from_u64(seed);
     let mut rows = Vec::new();
     let blas = Baseline::new(BaselineKind::Cublas, BaselineMath::Bf16);
-    let lt = Baseline::new(BaselineKind::CublasLt, BaselineMath::Bf16);
     for &(k, n) in shapes {
-        let w: Vec<bf16> = (0..k * n).map(|_| bf16::from_f32(rng.random_range(-1.0f32..1.0))).collect();
-        let copies = rotation_copies(esmm, k * n * 2).max(2);
-        let kn: Vec<GemvWeights<bf16>> = (0..copies).map(|_| esmm.gemv_weights(stream, &w, k, n, GemvLayout::Kn)).collect::<std::result::Result<_, _>>().map_err(|e| e.to_string())?;
-        let nk: Vec<GemvWeights<bf16>> = (0..copies).map(|_| esmm.gemv_weights(stream, &w, k, n, GemvLayout::Nk)).collect::<std::result::Result<_, _>>().map_err(|e| e.to_string())?;
+        let w = random_weights(k, n, &mut rng);
+        let kn = rotated_weights(esmm, stream, &w, k, n, GemvLayout::Kn)?;
+        let nk = rotated_weights(esmm, stream, &w, k, n, GemvLayout::Nk)?;
         drop(w);
-        if kn[0].ld() != n {
-            return Err(format!("decode shapes need N a multiple of 8 for the cuBLAS baseline, not {n}"));
-        }
         let mut y: CudaSlice<bf16> = stream.alloc_zeros(16 * n).map_err(msg("allocating y"))?;
         let mut y_ref: CudaSlice<bf16> = stream.alloc_zeros(16 * n).map_err(msg("allocating y"))?;
         for &m in &DECODE_TOKENS {
@@ -122,14 +172,10 @@ pub fn decode(esmm: &Esmm, stream: &Arc<CudaStream>, shapes: &[(usize, usize)], 
                     let (xh, union) = activations(m, k, d, independent, &mut rng);
                     let x = stream.clone_htod(&xh).map_err(msg("uploading x"))?;
                     let dims = Dims::new(m, n, k);
-                    let time_blas = |b: Baseline, y: &mut CudaSlice<bf16>| -> Result<f64> {
-                        Ok(median(batched(stream, samples, BATCH, |i| esmm.baselines().gemm(b, stream, &x, kn[i % copies].data(), y, dims).map_err(|e| e.to_string()))?))
-                    };
-                    let t_blas = time_blas(blas, &mut y_ref)?;
-                    let t_lt = time_blas(lt, &mut y_ref).unwrap_or(f64::NAN);
+                    let (t_blas, t_lt) = time_cublas_bf16(esmm, stream, &x, &kn, &mut y_ref, dims, samples)?;
+                    let (t_blas, t_lt) = (t_blas.median_ms, t_lt.map_or(f64::NAN, |t| t.median_ms));
                     let (base_label, base_ms) = if t_lt < t_blas { ("cublaslt_bf16", t_lt) } else { ("cublas_bf16", t_blas) };
-                    esmm.baselines().gemm(blas, stream, &x, kn[0].data(), &mut y_ref, dims).map_err(|e| e.to_string())?;
-                    let reference = stream.clone_dtoh(&y_ref).map_err(msg("reading y"))?;
+                    let reference = cublas_reference(esmm, stream, &x, &kn[0], &mut y_ref, dims)?;
                     let ctx = RowContext { experiment: "decode".into(), gpu: gpu.clone(), dtype: "bf16".into(), dims, densities: (d, 1.0), baseline: base_label.into(), baseline_ms: base_ms };
                     let bytes = union * (k * n * 2) as f64 + (m * k * 2 + m * n * 2) as f64;
                     let roof_ms = bytes / bw * 1e3;
@@ -152,9 +198,8 @@ pub fn decode(esmm: &Esmm, stream: &Arc<CudaStream>, shapes: &[(usize, usize)], 
                     for (label, ws, skip, variant) in kinds {
                         let opts = || GemvOptions { skip_zero_inputs: skip, variant, ..Default::default() };
                         let variant = esmm.gemv::<bf16, bf16, _, _>(stream, &x, &ws[0], &mut y, m, opts()).map_err(|e| format!("{label}: {e}"))?;
-                        let got = stream.clone_dtoh(&y).map_err(msg("reading y"))?;
-                        let err = max_rel_err(&got[..m * n], &reference[..m * n]);
-                        let ms = median(batched(stream, samples, BATCH, |i| esmm.gemv::<bf16, bf16, _, _>(stream, &x, &ws[i % copies], &mut y, m, opts()).map(|_| ()).map_err(|e| e.to_string()))?);
+                        let err = error_against(stream, &y, &reference, m * n)?;
+                        let ms = median(time_rotated(stream, samples, ws.len(), |c| esmm.gemv::<bf16, bf16, _, _>(stream, &x, &ws[c], &mut y, m, opts()).map(|_| ()).map_err(|e| e.to_string()))?);
                         push(label, variant, ms, err);
                     }
                 }
@@ -165,7 +210,9 @@ pub fn decode(esmm: &Esmm, stream: &Arc<CudaStream>, shapes: &[(usize, usize)], 
     let (k, n) = (4096, 4096);
     let w: Vec<bf16> = (0..k * n).map(|i| bf16::from_f32(((i % 7) as f32 - 3.0) * 0.1)).collect();
     let ws = esmm.gemv_weights(stream, &w, k, n, GemvLayout::Kn).map_err(|e| e.to_string())?;
-    let x: CudaSlice<bf16> = stream.clone_htod(&vec![bf16::ONE; k]).map_err(msg("uploading x"))?;
+    // Half the inputs zero: default dispatch runs the input-sparse kernel (planning, the density
+    // observation's bookkeeping, argument packing, launch), not cuBLAS.
+    let x: CudaSlice<bf16> = stream.clone_htod(&(0..k).map(|i| if i % 2 == 0 { bf16::ONE } else { bf16::ZERO }).collect::<Vec<_>>()).map_err(msg("uploading x"))?;
     let mut y: CudaSlice<bf16> = stream.alloc_zeros(n).map_err(msg("allocating y"))?;
     let dims = Dims::new(1, n, k);
     // A bare launch of a 3-argument kernel with a tiny grid: the driver's own cost of a call.
