@@ -27,7 +27,8 @@ use std::time::{Duration, Instant};
 /// Arguments of `esmm-tune sweep`.
 #[derive(clap::Args, Clone, Debug)]
 pub struct SweepArgs {
-    /// Kernel family: esmm (f32, CUDA cores) or tc (tensor cores, bf16/f16/TF32).
+    /// Kernel family: esmm (f32, CUDA cores), tc (tensor cores, bf16/f16/TF32) or gemv (decode
+    /// GEMV, bf16, 1..16 tokens).
     #[arg(long, default_value = "esmm")]
     pub family: String,
     /// Candidate set: sweep (the search space) or shipped.
@@ -35,16 +36,21 @@ pub struct SweepArgs {
     pub set: String,
     /// Shapes MxNxK; default: the grid named by --grid (esmm) or the family's keys (tc: bf16
     /// 4096³ at every density, f16 and TF32 4096³ at 1 and 0.5, bf16 2048×11008×4096 and 8192³
-    /// at 1, 0.5, 0.25).
+    /// at 1, 0.5, 0.25; gemv: K×N weights 4096×4096, 4096×11008, 11008×4096, 8192×28672,
+    /// 3072×8192, 8192×3072 at M = --tokens; for gemv M = tokens, N = outputs, K = inputs).
     #[arg(long, value_delimiter = ',')]
     pub shapes: Vec<String>,
+    /// Family gemv: tokens per call (M, 1..16) of the default shapes; default 1, 4, 16.
+    #[arg(long, value_delimiter = ',')]
+    pub tokens: Vec<usize>,
     /// Shape grid of family esmm when --shapes is not given: `quick` (4096³ and two LLM layers)
     /// or `full` (square 1024–16384 and LLM layers 4096×4096, 4096×11008, 11008×4096,
     /// 8192×28672 at M = 1, 16, 128, 512, 2048, 4096).
     #[arg(long, default_value = "quick")]
     pub grid: String,
-    /// Densities (both operands); default: every density bucket (tc without --shapes: the
-    /// family's keys, narrowed to these densities when given).
+    /// Densities (both operands; gemv: the fraction of inputs nonzero for some token); default:
+    /// every density bucket (tc without --shapes: the family's keys, narrowed to these densities
+    /// when given; gemv: 1, 0.75, 0.5, 0.25, 0.125).
     #[arg(long, value_delimiter = ',')]
     pub densities: Vec<f64>,
     /// Family tc: input types to sweep (bf16, f16, tf32); default all three.
@@ -57,10 +63,11 @@ pub struct SweepArgs {
     /// rounds of one-axis neighbours of the fastest) or exhaustive (nearest the defaults first).
     #[arg(long, value_enum, default_value = "refine")]
     pub strategy: crate::families::tc::Strategy,
-    /// Family tc: most kernels timed per key (coarse ones first).
+    /// Families tc and gemv: most kernels timed per key (coarse ones first; gemv default 48).
     #[arg(long)]
     pub max_candidates: Option<usize>,
-    /// Family tc, refine: the fastest kernels of a key whose neighbours each round adds.
+    /// Family tc, refine: the fastest kernels of a key whose neighbours each round adds (gemv:
+    /// its one refine round; 0 skips it).
     #[arg(long, default_value_t = 3)]
     pub refine_top: usize,
     /// Family tc, refine: rounds after the coarse one.
@@ -75,7 +82,7 @@ pub struct SweepArgs {
     /// Drop a candidate after 3 samples when it is slower than this factor × the best so far.
     #[arg(long, default_value_t = 1.6)]
     pub prune: f64,
-    /// Timed repetitions per candidate that survives pruning.
+    /// Timed repetitions per candidate that survives pruning (gemv: samples of 20 calls each).
     #[arg(long, default_value_t = 15)]
     pub reps: u32,
     /// Keep measurements already in --out and skip (key, candidate) pairs measured before whose
@@ -198,8 +205,9 @@ pub fn sweep(args: SweepArgs) -> Result<()> {
     match args.family.as_str() {
         "esmm" => sweep_esmm(args),
         "tc" => sweep_tc(args),
-        f @ ("gemv" | "rans") => Err(format!("family {f} has no sweep workload yet (not supported yet); sweeps: esmm or tc")),
-        other => Err(format!("unknown family {other:?} for sweep: esmm or tc")),
+        "gemv" => crate::families::gemv::sweep(args),
+        "rans" => Err("family rans has no sweep workload yet (not supported yet); sweeps: esmm, tc or gemv".into()),
+        other => Err(format!("unknown family {other:?} for sweep: esmm, tc or gemv")),
     }
 }
 
@@ -215,7 +223,7 @@ fn densities_of(args: &SweepArgs) -> Result<Vec<f64>> {
 /// `--resume` the one in `out` (which must be this GPU's). Otherwise the one in `out` too when
 /// it is this GPU's table (several families share the file), less the entries `fresh` selects
 /// (the keys this sweep measures afresh); else a new one.
-fn open_table(args: &SweepArgs, out: &std::path::Path, gpu: &esmm::DeviceInfo, release: &str, fresh: &dyn Fn(&TableKey) -> bool) -> Result<TunedTable> {
+pub(crate) fn open_table(args: &SweepArgs, out: &std::path::Path, gpu: &esmm::DeviceInfo, release: &str, fresh: &dyn Fn(&TableKey) -> bool) -> Result<TunedTable> {
     let slug = gpu_slug(&gpu.name);
     let existing = if out.exists() {
         let text = std::fs::read_to_string(out).map_err(msg("reading the table"))?;
@@ -255,7 +263,7 @@ fn open_table(args: &SweepArgs, out: &std::path::Path, gpu: &esmm::DeviceInfo, r
 }
 
 /// Writes a table (creating its directory).
-fn save_table(out: &std::path::Path, t: &TunedTable) -> Result<()> {
+pub(crate) fn save_table(out: &std::path::Path, t: &TunedTable) -> Result<()> {
     if let Some(dir) = out.parent() {
         std::fs::create_dir_all(dir).map_err(msg("creating the table directory"))?;
     }
@@ -372,22 +380,22 @@ fn sweep_esmm(args: SweepArgs) -> Result<()> {
     Ok(())
 }
 
-/// What the tc sweep compiled so far (shared by the device workers): each variant's outcome,
-/// and the time spent.
+/// What a sweep that compiles on demand (tc, gemv) compiled so far (shared by the device
+/// workers): each variant's outcome, and the time spent.
 #[derive(Default)]
-struct TcCompiles {
+pub(crate) struct Compiles {
     /// Name → fingerprint of the compiled fatbin, or the record of why there is none.
     done: HashMap<String, std::result::Result<Fingerprint, Box<Candidate>>>,
     /// Seconds in nvcc (including cache hits) and variants compiled.
-    seconds: f64,
-    count: usize,
+    pub(crate) seconds: f64,
+    pub(crate) count: usize,
 }
 
 /// Compiles (once per process) the `specs` not compiled yet and registers them with every
 /// handle; returns, per spec, its fingerprint or its failure record.
-fn ensure_compiled(specs: &[esmm_spec::TcSpec], state: &Mutex<TcCompiles>, handles: &[Esmm], cc: u32, nvcc: &esmm_toolchain::Nvcc, cache: &std::path::Path) -> Vec<std::result::Result<Fingerprint, Box<Candidate>>> {
+pub(crate) fn ensure_compiled(specs: &[KernelSpec], state: &Mutex<Compiles>, handles: &[Esmm], cc: u32, nvcc: &esmm_toolchain::Nvcc, cache: &std::path::Path) -> Vec<std::result::Result<Fingerprint, Box<Candidate>>> {
     let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
-    let missing: Vec<KernelSpec> = specs.iter().filter(|s| !st.done.contains_key(&s.name())).map(|s| KernelSpec::Tc(*s)).collect();
+    let missing: Vec<KernelSpec> = specs.iter().filter(|s| !st.done.contains_key(&s.name())).copied().collect();
     if !missing.is_empty() {
         let t0 = Instant::now();
         let compiled = crate::compile::compile_candidates_with(&missing, cc, nvcc, cache, false);
@@ -464,7 +472,7 @@ fn sweep_tc_key(
     args: &SweepArgs,
     done: &dyn Fn(&str) -> bool,
     recorded: &[Candidate],
-    compiles: &Mutex<TcCompiles>,
+    compiles: &Mutex<Compiles>,
     nvcc: &esmm_toolchain::Nvcc,
     deadline: Option<Instant>,
 ) -> Result<(Vec<Candidate>, TcKeyStats)> {
@@ -500,7 +508,8 @@ fn sweep_tc_key(
             break;
         }
         stats.per_round.push(list.len());
-        let fps = ensure_compiled(&list, compiles, handles, esmm.device().compute_capability, nvcc, &args.cache);
+        let specs: Vec<KernelSpec> = list.iter().map(|s| KernelSpec::Tc(*s)).collect();
+        let fps = ensure_compiled(&specs, compiles, handles, esmm.device().compute_capability, nvcc, &args.cache);
         let tm = Instant::now();
         for (spec, fp) in list.iter().zip(fps) {
             let name = spec.name();
@@ -610,7 +619,7 @@ fn sweep_tc(args: SweepArgs) -> Result<()> {
     let deadline = args.budget_minutes.map(|m| started + Duration::from_secs_f64(m * 60.0));
     let table = Mutex::new(table);
     let next = AtomicUsize::new(0);
-    let compiles = Mutex::new(TcCompiles::default());
+    let compiles = Mutex::new(Compiles::default());
     let errors: Mutex<Vec<String>> = Mutex::new(Vec::new());
     let (pairs, measure_ms, skipped) = (AtomicUsize::new(0), AtomicUsize::new(0), AtomicUsize::new(0));
     std::thread::scope(|s| {

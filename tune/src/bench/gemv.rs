@@ -18,7 +18,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::row::{fmt_num, Row, RowContext};
-use super::timing::{batched, max_rel_err, median, rotation_copies, Timing};
+use super::timing::{batched, l2_bytes, max_rel_err, median, rotation_copies, Timing};
 use crate::{msg, Result};
 
 /// Weight shapes (K × N) of the decode experiment: Llama-2-7B's attention and MLP projections,
@@ -82,14 +82,29 @@ pub(crate) fn nonzero_value(rng: &mut StdRng) -> bf16 {
     bf16::from_f32(if v == 0.0 { 0.5 } else { v })
 }
 
-/// `w` (K×N row-major) uploaded in `layout` once per copy of a rotation long enough that
-/// every call reads its weights from HBM ([`rotation_copies`], at least 2). kn copies must hold
-/// N a multiple of 8: the cuBLAS baseline reads them as an unpadded K×N matrix.
-pub(crate) fn rotated_weights(esmm: &Esmm, stream: &Arc<CudaStream>, w: &[bf16], k: usize, n: usize, layout: GemvLayout) -> Result<Vec<GemvWeights<bf16>>> {
-    if layout == GemvLayout::Kn && n % 8 != 0 {
+/// Most bytes of one weight rotation (calls that read a small part of each copy need many).
+const MAX_ROTATION_BYTES: usize = 4 << 30;
+
+/// How many copies of `bytes` of weights to rotate through so that calls reading
+/// `read_fraction` of a copy (input-sparse calls read the rows of their active inputs) read
+/// from HBM: twice the L2 in the calls of one round of the rotation, at least 2 copies and at
+/// most [`MAX_ROTATION_BYTES`] in all.
+pub(crate) fn weight_copies(esmm: &Esmm, bytes: usize, read_fraction: f64) -> usize {
+    copies_for_l2(l2_bytes(esmm), bytes, read_fraction)
+}
+
+/// [`weight_copies`] for an L2 of `l2` bytes.
+pub(crate) fn copies_for_l2(l2: usize, bytes: usize, read_fraction: f64) -> usize {
+    let read = (bytes as f64 * read_fraction.clamp(0.0, 1.0)).ceil().max(1.0) as usize;
+    (2 * l2).div_ceil(read).min(MAX_ROTATION_BYTES / bytes.max(1)).max(2)
+}
+
+/// `w` (K×N row-major) uploaded `copies` times in `layout` (see [`weight_copies`]). kn copies
+/// must hold N a multiple of 8: the cuBLAS baseline reads them as an unpadded K×N matrix.
+pub(crate) fn rotated_weights(esmm: &Esmm, stream: &Arc<CudaStream>, w: &[bf16], (k, n): (usize, usize), layout: GemvLayout, copies: usize) -> Result<Vec<GemvWeights<bf16>>> {
+    if layout == GemvLayout::Kn && !n.is_multiple_of(8) {
         return Err(format!("the cuBLAS baseline needs N a multiple of 8, not {n}"));
     }
-    let copies = rotation_copies(esmm, k * n * 2).max(2);
     (0..copies).map(|_| esmm.gemv_weights(stream, w, k, n, layout)).collect::<std::result::Result<_, _>>().map_err(|e| e.to_string())
 }
 
@@ -158,8 +173,9 @@ pub fn decode(esmm: &Esmm, stream: &Arc<CudaStream>, shapes: &[(usize, usize)], 
     let blas = Baseline::new(BaselineKind::Cublas, BaselineMath::Bf16);
     for &(k, n) in shapes {
         let w = random_weights(k, n, &mut rng);
-        let kn = rotated_weights(esmm, stream, &w, k, n, GemvLayout::Kn)?;
-        let nk = rotated_weights(esmm, stream, &w, k, n, GemvLayout::Nk)?;
+        let copies = weight_copies(esmm, k * n * 2, 1.0);
+        let kn = rotated_weights(esmm, stream, &w, (k, n), GemvLayout::Kn, copies)?;
+        let nk = rotated_weights(esmm, stream, &w, (k, n), GemvLayout::Nk, copies)?;
         drop(w);
         let mut y: CudaSlice<bf16> = stream.alloc_zeros(16 * n).map_err(msg("allocating y"))?;
         let mut y_ref: CudaSlice<bf16> = stream.alloc_zeros(16 * n).map_err(msg("allocating y"))?;

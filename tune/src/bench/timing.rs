@@ -54,14 +54,14 @@ pub struct DeviceProblem {
     layer: esmm::Layer,
 }
 
+/// The GPU's L2 cache size in bytes (64 MiB when the driver does not say).
+pub fn l2_bytes(esmm: &Esmm) -> usize {
+    esmm.context().attribute(CUdevice_attribute::CU_DEVICE_ATTRIBUTE_L2_CACHE_SIZE).unwrap_or(64 << 20).max(1) as usize
+}
+
 /// How many copies of the inputs to rotate through so their total exceeds twice the L2.
 pub fn rotation_copies(esmm: &Esmm, bytes_per_copy: usize) -> usize {
-    let l2 = esmm
-        .context()
-        .attribute(CUdevice_attribute::CU_DEVICE_ATTRIBUTE_L2_CACHE_SIZE)
-        .unwrap_or(64 << 20)
-        .max(1) as usize;
-    (2 * l2).div_ceil(bytes_per_copy.max(1)).clamp(1, 8)
+    (2 * l2_bytes(esmm)).div_ceil(bytes_per_copy.max(1)).clamp(1, 8)
 }
 
 impl DeviceProblem {
