@@ -173,9 +173,11 @@ pub fn decode(esmm: &Esmm, stream: &Arc<CudaStream>, shapes: &[(usize, usize)], 
     let blas = Baseline::new(BaselineKind::Cublas, BaselineMath::Bf16);
     for &(k, n) in shapes {
         let w = random_weights(k, n, &mut rng);
-        let copies = weight_copies(esmm, k * n * 2, 1.0);
-        let kn = rotated_weights(esmm, stream, &w, (k, n), GemvLayout::Kn, copies)?;
-        let nk = rotated_weights(esmm, stream, &w, (k, n), GemvLayout::Nk, copies)?;
+        // kn calls read as little as the sparsest density's rows: enough copies that even those
+        // come from HBM; nk calls read every row.
+        let sparsest = DECODE_DENSITIES.iter().copied().fold(1.0, f64::min);
+        let kn = rotated_weights(esmm, stream, &w, (k, n), GemvLayout::Kn, weight_copies(esmm, k * n * 2, sparsest))?;
+        let nk = rotated_weights(esmm, stream, &w, (k, n), GemvLayout::Nk, weight_copies(esmm, k * n * 2, 1.0))?;
         drop(w);
         let mut y: CudaSlice<bf16> = stream.alloc_zeros(16 * n).map_err(msg("allocating y"))?;
         let mut y_ref: CudaSlice<bf16> = stream.alloc_zeros(16 * n).map_err(msg("allocating y"))?;
