@@ -95,7 +95,9 @@ pub fn members(set: SetName) -> Vec<KernelSpec> {
 pub fn sweep() -> Vec<GemvSpec> {
     let mut out = Vec::new();
     for base in [KN_INPUT, GemvSpec { sparsity: GemvSparsity::Dense, ..KN_INPUT }, NK_DENSE] {
-        for block in [1, 2, 4] {
+        // Wide column blocks matter for kn: the H200's first sweep put b4 (512 bytes of each
+        // weight row per CTA) first at 8192×28672, the edge of the b1..b4 space.
+        for block in [1, 2, 4, 8, 16] {
             for kw in [1, 2, 4, 8] {
                 for unroll in [1, 2, 4, 8] {
                     for cache in [0, 1, 2] {
