@@ -214,7 +214,21 @@ pub fn decode(esmm: &Esmm, stream: &Arc<CudaStream>, shapes: &[(usize, usize)], 
                         kinds.push(("nk-dense", &nk, false, Some(default_kernel(GemvLayout::Nk, GemvSparsity::Dense)?)));
                     }
                     for (label, ws, skip, variant) in kinds {
+                        // Each row is a layer of its own: what the weights observed in the
+                        // previous row (another M, another density) does not carry over.
+                        ws.iter().for_each(GemvWeights::reset_observations);
                         let opts = || GemvOptions { skip_zero_inputs: skip, variant, ..Default::default() };
+                        if variant.is_none() {
+                            // A layer's weights see every token: a few calls per copy (each
+                            // waited for, so its density observation lands) put every copy
+                            // where a layer is after its first tokens, not at its cold start.
+                            for w in ws.iter() {
+                                for _ in 0..5 {
+                                    esmm.gemv::<bf16, bf16, _, _>(stream, &x, w, &mut y, m, opts()).map_err(|e| format!("{label}: {e}"))?;
+                                    stream.synchronize().map_err(msg("synchronizing"))?;
+                                }
+                            }
+                        }
                         let variant = esmm.gemv::<bf16, bf16, _, _>(stream, &x, &ws[0], &mut y, m, opts()).map_err(|e| format!("{label}: {e}"))?;
                         let err = error_against(stream, &y, &reference, m * n)?;
                         let ms = median(time_rotated(stream, samples, ws.len(), |c| esmm.gemv::<bf16, bf16, _, _>(stream, &x, &ws[c], &mut y, m, opts()).map(|_| ()).map_err(|e| e.to_string()))?);

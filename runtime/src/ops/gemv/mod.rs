@@ -119,6 +119,11 @@ impl<T: GemvInput> GemvWeights<T> {
     pub fn observed_input_density(&self) -> Option<f64> {
         self.observed.observed_a_density()
     }
+    /// Forgets what earlier calls observed (e.g. when the inputs of the layer change their
+    /// statistics abruptly): the next input-sparse call observes afresh.
+    pub fn reset_observations(&self) {
+        *crate::lock(&self.observed.state) = Default::default();
+    }
     /// The stored device buffer (rows of [`GemvWeights::ld`] elements).
     pub fn data(&self) -> &CudaSlice<T> {
         &self.data
