@@ -335,10 +335,17 @@ impl Esmm {
         // its scan makes anyway; a call planned for cuBLAS or a dense kernel runs the
         // input-sparse kernel instead, so the weights notice when their inputs turn sparse).
         let input_sparse = |c: &Chosen| matches!(c, Chosen::Kernel(v) if v.entry.spec.as_gemv().is_some_and(|s| s.sparsity == GemvSparsity::Input));
-        let observe = opts.variant.is_none()
+        let probe_due = opts.variant.is_none()
             && req.gemv.is_some_and(|g| g.sparsity == GemvSparsity::Input)
             && lock(&w.observed.state).count_call(!input_sparse(&chosen));
-        let chosen = if observe && !input_sparse(&chosen) { Chosen::Kernel(self.load(choose_variant(&req)?)?) } else { chosen };
+        // The default kernel for the request is input-sparse unless none is compiled for these
+        // types (then a dense one serves, and nothing is observed).
+        let probe_kernel = || choose_variant(&req).ok().filter(|e| e.spec.as_gemv().is_some_and(|s| s.sparsity == GemvSparsity::Input));
+        let chosen = match (probe_due && !input_sparse(&chosen)).then(probe_kernel).flatten() {
+            Some(e) => Chosen::Kernel(self.load(e)?),
+            None => chosen,
+        };
+        let observe = probe_due && input_sparse(&chosen);
         if matches!(opts.select, GemvSelect::Outputs(_)) && len == 0 {
             return Ok(match &chosen {
                 Chosen::Kernel(v) => v.entry.name,
