@@ -396,6 +396,7 @@ mod tests {
         let a = gemv_args(ElemType::F16, ElemType::F32);
         assert_eq!(a[0], Arg::Operand { operand: Operand::A, elem: ElemType::F16, written: false });
         assert_eq!(a[4], Arg::Operand { operand: Operand::C, elem: ElemType::F32, written: true });
-        assert_eq!(a.len(), 14);
+        assert_eq!(a.len(), 15);
+        assert_eq!(a[14], Arg::Pattern(Operand::A));
     }
 }
