@@ -166,11 +166,13 @@ pub struct ColMajor {
 /// Maps row-major `dims` to column-major parameters (operands swapped: first B, then A).
 /// Leading dimensions are at least 1 even for zero sizes; errors when a size exceeds `i32::MAX`.
 pub fn col_major(dims: Dims) -> Result<ColMajor> {
-    let int = |what: &str, x: usize| {
-        i32::try_from(x).map_err(|_| Error::InvalidArgument(format!("{what} = {x} exceeds i32::MAX")))
-    };
-    let (m, n, k) = (int("M", dims.m)?, int("N", dims.n)?, int("K", dims.k)?);
+    let (m, n, k) = (to_i32("M", dims.m)?, to_i32("N", dims.n)?, to_i32("K", dims.k)?);
     Ok(ColMajor { m: n, n: m, k, lda: n.max(1), ldb: k.max(1), ldc: n.max(1) })
+}
+
+/// A size or leading dimension as the libraries' `int`; an error names it when it is too large.
+fn to_i32(what: &str, x: usize) -> Result<i32> {
+    i32::try_from(x).map_err(|_| Error::InvalidArgument(format!("{what} = {x} exceeds i32::MAX")))
 }
 
 /// Largest power of two (≤ 256) dividing a device address: what cuBLASLt may assume.
@@ -390,13 +392,8 @@ impl Baselines {
         let (alpha, beta) = (&alpha as *const f32 as *const c_void, &beta as *const f32 as *const c_void);
         match baseline.kind {
             BaselineKind::Cublas => {
-                let mut slot = lock(&self.blas);
-                if slot.is_none() {
-                    *slot = Some(CudaBlas::new(stream.clone())?);
-                }
-                let blas = slot.as_mut().expect("created above");
-                // SAFETY: the handle is only used under this lock, on `stream`.
-                unsafe { blas.set_stream(stream.clone()) }?;
+                let mut slot = self.blas_on(stream)?;
+                let blas = slot.as_mut().expect("created by blas_on");
                 let compute = match baseline.math {
                     BaselineMath::Tf32 => bs::cublasComputeType_t::CUBLAS_COMPUTE_32F_FAST_TF32,
                     _ => bs::cublasComputeType_t::CUBLAS_COMPUTE_32F,
@@ -463,6 +460,18 @@ pub(crate) enum WeightLayout {
 }
 
 impl Baselines {
+    /// The cuBLAS handle (created on first use) bound to `stream`; it is only used while the
+    /// returned lock is held.
+    fn blas_on(&self, stream: &Arc<CudaStream>) -> Result<MutexGuard<'_, Option<CudaBlas>>> {
+        let mut slot = lock(&self.blas);
+        if slot.is_none() {
+            *slot = Some(CudaBlas::new(stream.clone())?);
+        }
+        // SAFETY: the handle is only used under this lock, on `stream`.
+        unsafe { slot.as_mut().expect("created above").set_stream(stream.clone()) }?;
+        Ok(slot)
+    }
+
     /// Row-major `C[M×N] = A[M×K] · W` with cuBLAS (`cublasGemmEx`, fp32 compute) on `stream`,
     /// with leading dimensions and W stored `K×N` or `N×K`: the dense path of family gemv.
     ///
@@ -481,16 +490,10 @@ impl Baselines {
         input: ElemType,
         output: ElemType,
     ) -> Result<()> {
-        let int = |what: &str, x: usize| i32::try_from(x).map_err(|_| Error::InvalidArgument(format!("{what} = {x} exceeds i32::MAX")));
-        let (m, n, k) = (int("M", dims.m)?, int("N", dims.n)?, int("K", dims.k)?);
-        let (lda, ldb, ldc) = (int("lda", lda)?, int("ldb", ldb)?, int("ldc", ldc)?);
-        let mut slot = lock(&self.blas);
-        if slot.is_none() {
-            *slot = Some(CudaBlas::new(stream.clone())?);
-        }
-        let blas = slot.as_mut().expect("created above");
-        // SAFETY: the handle is only used under this lock, on `stream`.
-        unsafe { blas.set_stream(stream.clone()) }?;
+        let (m, n, k) = (to_i32("M", dims.m)?, to_i32("N", dims.n)?, to_i32("K", dims.k)?);
+        let (lda, ldb, ldc) = (to_i32("lda", lda)?, to_i32("ldb", ldb)?, to_i32("ldc", ldc)?);
+        let mut slot = self.blas_on(stream)?;
+        let blas = slot.as_mut().expect("created by blas_on");
         let (alpha, beta) = (1.0f32, 0.0f32);
         let (alpha, beta) = (&alpha as *const f32 as *const c_void, &beta as *const f32 as *const c_void);
         let (ti, to) = (blas_data_type(input), blas_data_type(output));

@@ -505,10 +505,10 @@ fn launch_shape(v: &LoadedVariant, gi: usize, spec: &esmm_spec::GemvSpec, rule: 
             return Err(Error::VariantMismatch { name: v.entry.name.into(), reason: format!("a call needs {smem} B of shared memory; the variant declares {declared} B") });
         }
         let fit = v.occupancy_with(gi, smem)?;
-        if fit >= ctas || fit == 0 {
-            if fit == 0 {
-                return Err(Error::VariantMismatch { name: v.entry.name.into(), reason: format!("no CTA with {smem} B of shared memory fits on a multiprocessor") });
-            }
+        if fit == 0 {
+            return Err(Error::VariantMismatch { name: v.entry.name.into(), reason: format!("no CTA with {smem} B of shared memory fits on a multiprocessor") });
+        }
+        if fit >= ctas {
             return Ok(LaunchShape { gx, splits, chunk, smem, resident });
         }
         ctas = fit;
